@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/testutil/testdb"
+)
+
+// clearEnv hides any GATEHOUSE_* variables of the developer's shell from a test.
+func clearEnv(t *testing.T) {
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "GATEHOUSE_") && !strings.HasPrefix(k, "GATEHOUSE_TEST_") {
+			t.Setenv(k, "")
+		}
+	}
+	t.Setenv("GATEHOUSE_DATA_DIR", t.TempDir())
+	t.Setenv("GATEHOUSE_DATABASE_URL", testdb.SQLiteURL(t))
+}
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestBadInvocationsExit2WithOneLine(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want []string
+	}{
+		{"unknown flag", nil, []string{"serve", "--bogus"}, []string{"unknown flag: --bogus"}},
+		{"unknown command", nil, []string{"nonsense"}, []string{"unknown command"}},
+		{"bad address", map[string]string{"GATEHOUSE_HTTP_ADDR": "nonsense"}, []string{"serve"}, []string{"GATEHOUSE_HTTP_ADDR"}},
+		{"bad flag value", nil, []string{"migrate", "status", "--log-level", "loud"}, []string{"--log-level"}},
+		{"production with nothing set", map[string]string{"GATEHOUSE_ENV": "production", "GATEHOUSE_DATABASE_URL": ""}, []string{"serve"},
+			[]string{"GATEHOUSE_MASTER_KEY", "GATEHOUSE_ISSUER", "GATEHOUSE_DATABASE_URL", "GATEHOUSE_SMTP_URL"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			code, _, stderr := runCLI(t, tc.args...)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2 (stderr %q)", code, stderr)
+			}
+			if strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+				t.Fatalf("stderr is not one line: %q", stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q does not mention %q", stderr, w)
+				}
+			}
+		})
+	}
+}
+
+func TestEveryCommandHasHelp(t *testing.T) {
+	clearEnv(t)
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"migrate", "up", "--help"},
+		{"migrate", "status", "--help"}, {"version", "--help"}} {
+		code, out, _ := runCLI(t, args...)
+		if code != 0 || !strings.Contains(out, "Usage:") {
+			t.Errorf("%v: exit %d, output %q", args, code, out)
+		}
+	}
+	code, out, _ := runCLI(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "gatehouse ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+func TestMigrateUpAndStatus(t *testing.T) {
+	for _, b := range testdb.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv("GATEHOUSE_DATABASE_URL", b.URL(t))
+			code, out, stderr := runCLI(t, "migrate", "status")
+			if code != 0 || !strings.Contains(out, "pending") {
+				t.Fatalf("status before: %d %q %q", code, out, stderr)
+			}
+			if code, out, _ = runCLI(t, "migrate", "up"); code != 0 || !strings.Contains(out, "applied") {
+				t.Fatalf("up: %d %q", code, out)
+			}
+			if code, out, _ = runCLI(t, "migrate", "up"); code != 0 || !strings.Contains(out, "applied 0 migration") {
+				t.Fatalf("second up: %d %q", code, out)
+			}
+			code, out, _ = runCLI(t, "migrate", "status")
+			if code != 0 || strings.Contains(out, "pending") || !strings.Contains(out, "DIALECT  "+b.Name) || strings.Contains(out, "CURRENT  0") {
+				t.Fatalf("status after: %d %q", code, out)
+			}
+		})
+	}
+}
+
+// The built binary starts with no configuration, serves, and exits 0 on SIGTERM.
+func TestBinaryServesAndStopsOnSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "gatehouse")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "serve", "--http-addr", "127.0.0.1:0")
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "serving" {
+				addr <- line.Addr
+			}
+		}
+	}()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case <-time.After(30 * time.Second):
+		t.Fatal("the binary did not start serving")
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(base + p)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %v %v", p, resp, err)
+		}
+		resp.Body.Close()
+	}
+	if st, err := os.Stat(filepath.Join(dir, "data", "gatehouse.db")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("database file: %v, mode %v; want 0600", err, st.Mode().Perm())
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v, want 0", err)
+	}
+}

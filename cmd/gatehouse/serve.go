@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/logging"
+)
+
+func newServeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the HTTP service (migrates the database first)",
+		Long: `Run the HTTP service on GATEHOUSE_HTTP_ADDR. Pending database migrations are applied
+first. SIGTERM or SIGINT stops accepting connections, lets in-flight requests finish
+(up to GATEHOUSE_SHUTDOWN_TIMEOUT) and exits 0.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			log := logging.New(cmd.ErrOrStderr(), cfg.LogLevel)
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			a, err := app.New(ctx, cfg, log)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			ln, err := net.Listen("tcp", cfg.HTTPAddr)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+			}
+			if err := a.Serve(ctx, ln); err != nil {
+				return err
+			}
+			log.Info("stopped")
+			return nil
+		},
+	}
+	addConfigFlags(cmd.Flags())
+	return cmd
+}

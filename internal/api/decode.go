@@ -1,0 +1,90 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gatehouse-id/gatehouse/internal/problem"
+)
+
+// decode reads one JSON object into dst. Malformed JSON, unknown fields, wrong types,
+// invalid UTF-8, NUL bytes and trailing data are 400 bad_request; a body over the limit
+// is 413. Nothing is written before the whole body is known to be valid.
+func decode(r *http.Request, dst any) error {
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return problem.PayloadTooLarge()
+		}
+		return problem.BadRequest("The request body could not be read.")
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return problem.BadRequest("The request body must be a JSON object.")
+	}
+	if !utf8.Valid(data) {
+		return problem.BadRequest("The request body is not valid UTF-8.")
+	}
+	if bytes.Contains(data, []byte(`\u0000`)) || bytes.IndexByte(data, 0) >= 0 {
+		return problem.BadRequest("The request body must not contain NUL characters.")
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		return problem.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the body as application/json.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeProblem(err)
+	}
+	if dec.More() {
+		return problem.BadRequest("The request body must hold exactly one JSON object.")
+	}
+	return nil
+}
+
+// decodeProblem explains a decoding error using only the client's own field names.
+func decodeProblem(err error) *problem.Problem {
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return problem.BadRequest(fmt.Sprintf("The request body is not valid JSON (at byte %d).", syntax.Offset))
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return problem.BadRequest("The request body must be a JSON object.")
+		}
+		p := problem.BadRequest(fmt.Sprintf("Field %q must be of type %s.", typeErr.Field, jsonType(typeErr.Type.Kind().String())))
+		p.Errors = []problem.FieldError{{Field: typeErr.Field, Message: "must be of type " + jsonType(typeErr.Type.Kind().String())}}
+		return p
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		p := problem.BadRequest(fmt.Sprintf("Unknown field %q.", field))
+		p.Errors = []problem.FieldError{{Field: field, Message: "unknown field"}}
+		return p
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return problem.BadRequest("The request body is not valid JSON (it ends early).")
+	default:
+		return problem.BadRequest("The request body is not valid JSON.")
+	}
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "slice", "array":
+		return "array"
+	case "struct", "map", "ptr":
+		return "object"
+	default:
+		return "number"
+	}
+}

@@ -1,0 +1,151 @@
+// Package app wires Gatehouse together: it builds every service from the configuration,
+// serves HTTP, and stops gracefully.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/gatehouse-id/gatehouse/internal/api"
+	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-id/gatehouse/internal/version"
+)
+
+// App is a built service, ready to serve.
+type App struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	db       *sqlstore.DB
+	registry *prometheus.Registry
+	router   *api.Router
+	handler  http.Handler
+	// background holds the loops (outbox sender, key rotation) stopped on shutdown.
+	background []func(ctx context.Context)
+	closers    []func()
+}
+
+// New opens and migrates the database and builds every service. Close releases them.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	a := &App{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
+	db, err := sqlstore.Open(ctx, cfg.DatabaseURL, sqlstore.Options{MaxConns: cfg.DatabaseMaxConns})
+	if err != nil {
+		return nil, err
+	}
+	a.db = db
+	a.closers = append(a.closers, func() { db.Close() })
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	if n > 0 {
+		log.Info("applied database migrations", "count", n, "dialect", db.Dialect())
+	}
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for name, pool := range db.Stats() {
+		a.registry.MustRegister(collectors.NewDBStatsCollector(pool, name))
+	}
+	a.router = api.NewRouter("Gatehouse", version.Version)
+	if err := a.build(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	api.MountOpenAPI(a.router)
+	a.handler = httpx.Chain(a.router,
+		httpx.RequestID,
+		httpx.ClientIP(cfg.TrustedProxies),
+		httpx.Observe(log, httpx.NewMetrics(a.registry)),
+		httpx.Recover,
+		httpx.SecurityHeaders(strings.HasPrefix(cfg.Issuer, "https://")),
+		httpx.CORS(cfg.CORSOrigins),
+		httpx.BodyLimit(httpx.MaxBody),
+	)
+	return a, nil
+}
+
+// build creates the services and mounts their routes.
+func (a *App) build(ctx context.Context) error {
+	sys := &api.System{Database: a.db, Gatherer: a.registry}
+	sys.Mount(a.router)
+	return nil
+}
+
+// Handler is the whole HTTP surface, for tests that serve it themselves.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Store is the database the app runs on.
+func (a *App) Store() *sqlstore.DB { return a.db }
+
+// Router exposes the router so tests can add routes (a handler that panics, say).
+func (a *App) Router() *api.Router { return a.router }
+
+// Serve listens on the configured address until ctx is cancelled, then stops accepting,
+// lets in-flight requests finish within the drain timeout, and stops background work.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: a.cfg.ReadHeaderTimeout,
+		ReadTimeout:       a.cfg.ReadTimeout,
+		WriteTimeout:      a.cfg.WriteTimeout,
+		IdleTimeout:       a.cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{}, len(a.background))
+	for _, run := range a.background {
+		go func() { run(bgCtx); done <- struct{}{} }()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("serving", "addr", ln.Addr().String(), "issuer", a.cfg.Issuer, "database", a.db.Dialect(), "env", a.cfg.Env)
+
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		a.log.Info("shutting down: draining in-flight requests", "timeout", a.cfg.ShutdownTimeout.String())
+		drainCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+		err = srv.Shutdown(drainCtx)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			a.log.Warn("drain timeout reached; closing remaining connections")
+			srv.Close()
+		}
+	}
+	stopBackground()
+	for range a.background {
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			a.log.Warn("a background task did not stop in time")
+		}
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// Close releases the database and other resources, in reverse order of creation.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}

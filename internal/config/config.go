@@ -1,0 +1,76 @@
+// Package config holds Gatehouse's one validated configuration struct and loads it
+// from flags, GATEHOUSE_* environment variables and an optional YAML file, in that
+// order of precedence.
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Environment names.
+const (
+	Development = "development"
+	Production  = "production"
+)
+
+// Config is every setting the service reads. Load fills it; Validate checks it.
+type Config struct {
+	Env         string
+	ProductName string
+	Issuer      string
+	HTTPAddr    string
+	DataDir     string
+
+	DatabaseURL      string
+	DatabaseMaxConns int
+
+	// MasterKey encrypts secrets at rest (signing keys, TOTP secrets). 32 bytes.
+	MasterKey []byte
+
+	LogLevel string
+
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	ShutdownTimeout   time.Duration
+
+	CORSOrigins    []string
+	TrustedProxies []netip.Prefix
+
+	AccessTokenTTL  time.Duration
+	AccessTokenAud  string
+	RefreshIdleTTL  time.Duration
+	SessionTTL      time.Duration
+	SigningAlg      string
+	SessionCacheTTL time.Duration
+
+	PasswordMinLength int
+	Argon2MemoryKiB   uint32
+	Argon2Iterations  uint32
+	Argon2Parallelism uint8
+	HashWorkers       int
+	HashQueue         int
+
+	LimitLoginFailuresPerAccount int
+	LimitLoginFailuresPerIP      int
+	LimitWindow                  time.Duration
+	LimitIPPerMinute             int
+
+	RequireVerifiedEmail bool
+
+	SMTPURL       string
+	SMTPFrom      string
+	SMSWebhookURL string
+
+	// explicit records which settings were given by a flag, the environment or the file
+	// rather than taken from a default; production mode needs some to be explicit.
+	explicit map[string]bool
+}
+
+// IsProduction reports whether production mode (strict checks) is on.
+func (c *Config) IsProduction() bool { return c.Env == Production }
+
+// Explicit reports whether the setting with this environment name was set by the operator.
+func (c *Config) Explicit(env string) bool { return c.explicit[env] }

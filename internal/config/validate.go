@@ -1,0 +1,45 @@
+package config
+
+import (
+	"net/url"
+	"runtime"
+	"strings"
+)
+
+// validate checks rules that span settings, fills derived defaults, and in production
+// lists everything that must be set explicitly.
+func (c *Config) validate() []string {
+	var problems []string
+	if c.AccessTokenAud == "" {
+		c.AccessTokenAud = c.Issuer
+	}
+	if c.HashWorkers == 0 {
+		c.HashWorkers = runtime.NumCPU()
+	}
+	if c.SMTPFrom == "" {
+		host := "localhost"
+		if u, err := url.Parse(c.Issuer); err == nil && u.Hostname() != "" {
+			host = u.Hostname()
+		}
+		c.SMTPFrom = c.ProductName + " <no-reply@" + host + ">"
+	}
+	if c.RefreshIdleTTL > c.SessionTTL && c.SessionTTL > 0 {
+		problems = append(problems, "GATEHOUSE_REFRESH_IDLE_TTL: must not exceed GATEHOUSE_SESSION_TTL")
+	}
+	if !c.IsProduction() {
+		return problems
+	}
+	if len(c.MasterKey) == 0 {
+		problems = append(problems, "GATEHOUSE_MASTER_KEY: required in production (32 bytes, base64)")
+	}
+	if !strings.HasPrefix(c.Issuer, "https://") || !c.Explicit("GATEHOUSE_ISSUER") {
+		problems = append(problems, "GATEHOUSE_ISSUER: required in production and must be https://")
+	}
+	if !c.Explicit("GATEHOUSE_DATABASE_URL") {
+		problems = append(problems, "GATEHOUSE_DATABASE_URL: required in production")
+	}
+	if c.SMTPURL == "" {
+		problems = append(problems, "GATEHOUSE_SMTP_URL: required in production")
+	}
+	return problems
+}

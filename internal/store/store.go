@@ -1,0 +1,40 @@
+// Package store is Gatehouse's storage contract: domain records in and out, sentinel
+// errors, and small interfaces per domain composed into one Store. Backends live in
+// subpackages (sqlstore) and must pass the conformance suite in storetest.
+package store
+
+import (
+	"context"
+	"errors"
+)
+
+var (
+	// ErrNotFound: no such record (or not visible to the caller's scope).
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a unique value is taken, or a conditional update lost its race.
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Queries is everything that can run inside or outside a transaction.
+type Queries interface {
+	Users
+	Credentials
+	Sessions
+	RefreshTokens
+	SigningKeys
+	Audit
+	Outbox
+	OneTimeTokens
+}
+
+// Store is a backend: Queries plus transactions and lifecycle.
+type Store interface {
+	Queries
+	// InTx runs fn in one transaction: committed if fn returns nil, rolled back otherwise.
+	InTx(ctx context.Context, fn func(q Queries) error) error
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Dialect names the backend: "sqlite" or "postgres".
+	Dialect() string
+	Close() error
+}

@@ -1,0 +1,115 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+func testOneTimeTokens(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := newUser(t, s, "o@example.com")
+	mk := func(hash, kind string, at time.Time) {
+		t.Helper()
+		tok := &store.OneTimeToken{Hash: hash, Kind: kind, UserID: u.ID, Email: u.Email, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+		if err := s.CreateOneTimeToken(ctx, tok); err != nil {
+			t.Fatalf("CreateOneTimeToken: %v", err)
+		}
+	}
+	mk("old", store.TokenPasswordReset, base)
+	mk("verify", store.TokenVerifyEmail, base)
+	mk("new", store.TokenPasswordReset, base.Add(time.Minute))
+
+	if _, err := s.ConsumeOneTimeToken(ctx, "old", store.TokenPasswordReset, base.Add(2*time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("older token after a newer one = %v, want ErrNotFound", err)
+	}
+	if _, err := s.ConsumeOneTimeToken(ctx, "new", store.TokenVerifyEmail, base.Add(2*time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("token of another kind = %v, want ErrNotFound", err)
+	}
+	got, err := s.ConsumeOneTimeToken(ctx, "new", store.TokenPasswordReset, base.Add(2*time.Minute))
+	if err != nil || got.UserID != u.ID || got.Email != u.Email {
+		t.Fatalf("ConsumeOneTimeToken = %+v, %v", got, err)
+	}
+	if _, err := s.ConsumeOneTimeToken(ctx, "new", store.TokenPasswordReset, base.Add(3*time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second use = %v, want ErrNotFound", err)
+	}
+	// The verification token was not voided by reset tokens, but it expires.
+	if _, err := s.ConsumeOneTimeToken(ctx, "verify", store.TokenVerifyEmail, base.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("expired token = %v, want ErrNotFound", err)
+	}
+}
+
+func testOutbox(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for i, id := range []string{newID(), newID(), newID()} {
+		m := &store.Message{ID: id, Channel: store.ChannelEmail, Recipient: "x@example.com", Subject: "s",
+			BodyText: "token=secret", CreatedAt: base, NextAttemptAt: base.Add(time.Duration(i) * time.Minute)}
+		if err := s.EnqueueMessage(ctx, m); err != nil {
+			t.Fatalf("EnqueueMessage: %v", err)
+		}
+	}
+	if n, err := s.OutboxDepth(ctx); err != nil || n != 3 {
+		t.Fatalf("OutboxDepth = %d, %v; want 3", n, err)
+	}
+	now := base.Add(90 * time.Second)
+	got, err := s.ClaimMessages(ctx, now, time.Minute, 10)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("ClaimMessages = %d messages, %v; want the 2 due", len(got), err)
+	}
+	if again, err := s.ClaimMessages(ctx, now, time.Minute, 10); err != nil || len(again) != 0 {
+		t.Fatalf("claiming again within the lease = %d messages, %v; want 0", len(again), err)
+	}
+	if err := s.MarkMessageSent(ctx, got[0].ID, now); err != nil {
+		t.Fatalf("MarkMessageSent: %v", err)
+	}
+	if err := s.MarkMessageFailed(ctx, got[1].ID, "connection refused", now.Add(time.Second), false); err != nil {
+		t.Fatalf("MarkMessageFailed: %v", err)
+	}
+	retry, err := s.ClaimMessages(ctx, now.Add(2*time.Second), time.Minute, 10)
+	if err != nil || len(retry) != 1 || retry[0].ID != got[1].ID || retry[0].Attempts != 1 || retry[0].LastError != "connection refused" {
+		t.Fatalf("retry claim = %+v, %v", retry, err)
+	}
+	if err := s.MarkMessageFailed(ctx, retry[0].ID, "gave up", now, true); err != nil {
+		t.Fatalf("MarkMessageFailed(dead): %v", err)
+	}
+	if n, _ := s.OutboxDepth(ctx); n != 1 {
+		t.Fatalf("OutboxDepth after one sent and one dead = %d, want 1", n)
+	}
+}
+
+func testSigningKeys(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	k1 := &store.SigningKey{KID: "k1", Alg: "RS256", Status: store.KeyActive, PublicJWK: []byte(`{"kty":"RSA"}`),
+		PrivateEnc: []byte{0, 1, 2, 255}, CreatedAt: base, ActivatedAt: &base}
+	k2 := &store.SigningKey{KID: "k2", Alg: "RS256", Status: store.KeyNext, PublicJWK: []byte(`{"kty":"RSA"}`),
+		PrivateEnc: []byte{9}, CreatedAt: base.Add(time.Second)}
+	for _, k := range []*store.SigningKey{k1, k2} {
+		if err := s.CreateSigningKey(ctx, k); err != nil {
+			t.Fatalf("CreateSigningKey: %v", err)
+		}
+	}
+	keys, err := s.ListSigningKeys(ctx)
+	if err != nil || len(keys) != 2 || keys[0].KID != "k2" || string(keys[1].PrivateEnc) != string(k1.PrivateEnc) {
+		t.Fatalf("ListSigningKeys = %+v, %v", keys, err)
+	}
+	now := base.Add(time.Hour)
+	until := now.Add(time.Hour)
+	if err := s.UpdateSigningKeyStatus(ctx, "k1", store.KeyActive, store.KeyRetired, now, &until); err != nil {
+		t.Fatalf("retire: %v", err)
+	}
+	if err := s.UpdateSigningKeyStatus(ctx, "k2", store.KeyNext, store.KeyActive, now, nil); err != nil {
+		t.Fatalf("activate: %v", err)
+	}
+	if err := s.UpdateSigningKeyStatus(ctx, "k2", store.KeyNext, store.KeyActive, now, nil); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("activating twice = %v, want ErrConflict (another replica won)", err)
+	}
+	if err := s.DeleteExpiredSigningKeys(ctx, until.Add(time.Second)); err != nil {
+		t.Fatalf("DeleteExpiredSigningKeys: %v", err)
+	}
+	keys, _ = s.ListSigningKeys(ctx)
+	if len(keys) != 1 || keys[0].KID != "k2" || keys[0].Status != store.KeyActive || keys[0].ActivatedAt == nil {
+		t.Fatalf("after rotation keys = %+v", keys)
+	}
+}

@@ -1,0 +1,82 @@
+// Package testdb gives each test its own empty database: a SQLite file in a temporary
+// directory always, and a fresh PostgreSQL schema when GATEHOUSE_TEST_POSTGRES_URL is set.
+package testdb
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+// PostgresEnv names the variable holding the PostgreSQL URL for tests.
+const PostgresEnv = "GATEHOUSE_TEST_POSTGRES_URL"
+
+// Backend is one database a suite runs against.
+type Backend struct {
+	Name string // "sqlite" or "postgres"
+	URL  func(t testing.TB) string
+}
+
+// Backends lists SQLite, and PostgreSQL when configured; when it is not, it logs why.
+func Backends(t testing.TB) []Backend {
+	b := []Backend{{Name: "sqlite", URL: SQLiteURL}}
+	if os.Getenv(PostgresEnv) != "" {
+		b = append(b, Backend{Name: "postgres", URL: PostgresURL})
+	} else {
+		t.Logf("PostgreSQL backend skipped: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run it", PostgresEnv)
+	}
+	return b
+}
+
+// SQLiteURL returns a sqlite:// URL to a new file in the test's temporary directory.
+func SQLiteURL(t testing.TB) string {
+	return "sqlite://" + filepath.Join(t.TempDir(), "gatehouse.db")
+}
+
+var counter atomic.Int64
+
+// PostgresURL creates an empty schema, dropped when the test ends, and returns a URL
+// whose search_path selects it. The test is skipped when PostgreSQL is not configured.
+func PostgresURL(t testing.TB) string {
+	base := os.Getenv(PostgresEnv)
+	if base == "" {
+		t.Skipf("skipping PostgreSQL test: %s is not set", PostgresEnv)
+	}
+	schema := fmt.Sprintf("t_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, counter.Add(1))
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		admin.Close()
+		t.Fatalf("create schema (is PostgreSQL at %s running?): %v", base, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE")
+		admin.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse %s: %v", PostgresEnv, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// IsPostgres reports whether a database URL is PostgreSQL.
+func IsPostgres(u string) bool { return strings.HasPrefix(u, "postgres") }
