@@ -56,6 +56,8 @@ CREATE TABLE signing_keys (
     retired_at    TEXT,
     publish_until TEXT
 );
+-- At most one active and one next key, whatever replicas race to create them.
+CREATE UNIQUE INDEX signing_keys_one_per_state ON signing_keys (status) WHERE status <> 'retired';
 
 CREATE TABLE audit_events (
     seq         INTEGER PRIMARY KEY,

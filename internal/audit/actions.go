@@ -1,0 +1,32 @@
+// Package audit records security events as append-only, hash-chained rows written in the
+// transaction of the change they describe, and verifies the chain.
+package audit
+
+// Action names a security event. Dotted, stable: operators alert on them.
+type Action string
+
+// Outcomes.
+const (
+	Success = "success"
+	Failure = "failure"
+)
+
+const (
+	UserRegistered        Action = "user.registered"
+	UserEmailVerified     Action = "user.email_verified"
+	UserUpdated           Action = "user.updated"
+	UserLoginSucceeded    Action = "user.login.succeeded"
+	UserLoginFailed       Action = "user.login.failed"
+	UserLoginThrottled    Action = "user.login.throttled"
+	UserLocked            Action = "user.locked"
+	UserLogout            Action = "user.logout"
+	UserPasswordChanged   Action = "user.password.changed"
+	UserPasswordReset     Action = "user.password.reset"
+	UserPasswordResetSent Action = "user.password.reset_requested"
+	UserPasswordUpgraded  Action = "user.password.rehashed"
+	VerificationSent      Action = "user.verification.sent"
+	SessionRevoked        Action = "session.revoked"
+	TokenRefreshReused    Action = "token.refresh.reused"
+	KeyGenerated          Action = "key.generated"
+	KeyRotated            Action = "key.rotated"
+)

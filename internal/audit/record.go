@@ -1,0 +1,64 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/reqinfo"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Event is what a service knows about something that happened; Record adds the time,
+// id and the request's IP, user agent and request id.
+type Event struct {
+	Action     Action
+	ActorID    string // who did it; empty for an anonymous caller
+	OrgID      string
+	TargetType string // "user", "session", "signing_key", ...
+	TargetID   string
+	Outcome    string         // Success unless set
+	Details    map[string]any // never secrets: no passwords, tokens or codes
+	Time       time.Time      // now unless set
+}
+
+// Record appends e to the audit log through q; call it with the transaction's Queries
+// so that the event commits or rolls back with the change.
+func Record(ctx context.Context, q store.Queries, e Event) error {
+	info := reqinfo.From(ctx)
+	if e.Outcome == "" {
+		e.Outcome = Success
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	details := "{}"
+	if len(e.Details) > 0 {
+		b, err := json.Marshal(e.Details)
+		if err != nil {
+			return fmt.Errorf("audit: details: %w", err)
+		}
+		details = string(b)
+	}
+	row := &store.AuditEvent{
+		ID:         uuid.Must(uuid.NewV7()).String(),
+		Time:       e.Time,
+		Action:     string(e.Action),
+		ActorID:    e.ActorID,
+		OrgID:      e.OrgID,
+		TargetType: e.TargetType,
+		TargetID:   e.TargetID,
+		IP:         info.IP,
+		UserAgent:  info.UserAgent,
+		RequestID:  info.RequestID,
+		Outcome:    e.Outcome,
+		Details:    details,
+	}
+	if err := q.AppendAudit(ctx, row); err != nil {
+		return fmt.Errorf("audit: %s: %w", e.Action, err)
+	}
+	return nil
+}
