@@ -18,12 +18,16 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/api"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/version"
 )
 
 // App is a built service, ready to serve.
 type App struct {
+	opts     options
+	now      func() time.Time
+	keys     *keys.Manager
 	cfg      *config.Config
 	log      *slog.Logger
 	db       *sqlstore.DB
@@ -36,8 +40,18 @@ type App struct {
 }
 
 // New opens and migrates the database and builds every service. Close releases them.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
-	a := &App{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {
+	a := &App{cfg: cfg, log: log, registry: prometheus.NewRegistry(), now: time.Now}
+	for _, o := range opts {
+		o(&a.opts)
+	}
+	if a.opts.now != nil {
+		a.now = a.opts.now
+	}
+	// Every stored time has microsecond precision (what both databases keep), so answers
+	// given before and after a round trip agree.
+	clock := a.now
+	a.now = func() time.Time { return clock().UTC().Truncate(time.Microsecond) }
 	db, err := sqlstore.Open(ctx, cfg.DatabaseURL, sqlstore.Options{MaxConns: cfg.DatabaseMaxConns})
 	if err != nil {
 		return nil, err
@@ -74,12 +88,29 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	return a, nil
 }
 
-// build creates the services and mounts their routes.
-func (a *App) build(ctx context.Context) error {
-	sys := &api.System{Database: a.db, Gatherer: a.registry}
-	sys.Mount(a.router)
-	return nil
+// keyRetireMargin keeps a retired key published a little past the last token it signed,
+// for clock skew and caches.
+const keyRetireMargin = 5 * time.Minute
+
+// Option changes how the app is built (tests use these).
+type Option func(*options)
+
+type options struct {
+	now            func() time.Time
+	breakerTimeout time.Duration
+	outboxPoll     time.Duration
 }
+
+// WithClock makes every service read time from now.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithOutboxTiming shortens the outbox's circuit-breaker timeout and polling interval.
+func WithOutboxTiming(breaker, poll time.Duration) Option {
+	return func(o *options) { o.breakerTimeout, o.outboxPoll = breaker, poll }
+}
+
+// Keys is the signing key manager.
+func (a *App) Keys() *keys.Manager { return a.keys }
 
 // Handler is the whole HTTP surface, for tests that serve it themselves.
 func (a *App) Handler() http.Handler { return a.handler }

@@ -44,6 +44,7 @@ type Config struct {
 	RefreshIdleTTL  time.Duration
 	SessionTTL      time.Duration
 	SigningAlg      string
+	KeyRotation     time.Duration
 	SessionCacheTTL time.Duration
 
 	PasswordMinLength int

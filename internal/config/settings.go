@@ -83,6 +83,8 @@ var Settings = []Setting{
 		}},
 	{Env: "GATEHOUSE_SIGNING_ALG", Default: "RS256", Help: "RS256, ES256 or EdDSA",
 		apply: func(c *Config, v string) error { return oneOf(&c.SigningAlg, v, "RS256", "ES256", "EdDSA") }},
+	{Env: "GATEHOUSE_SIGNING_KEY_ROTATION", Default: "2160h", Help: "rotate the active signing key this often (0 turns automatic rotation off)",
+		apply: func(c *Config, v string) error { return parseDuration(&c.KeyRotation, v, 0, 24*3650*time.Hour) }},
 	{Env: "GATEHOUSE_SESSION_CACHE_TTL", Default: "5s", Help: "how long a session's liveness is cached on /v1 calls (at most 5s)",
 		apply: func(c *Config, v string) error { return parseDuration(&c.SessionCacheTTL, v, 0, 5*time.Second) }},
 	{Env: "GATEHOUSE_PASSWORD_MIN_LENGTH", Default: "12", Help: "minimum password length in characters (8 to 64)",

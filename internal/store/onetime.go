@@ -26,6 +26,9 @@ type OneTimeToken struct {
 type OneTimeTokens interface {
 	// CreateOneTimeToken stores t and voids the user's older unused tokens of the same kind.
 	CreateOneTimeToken(ctx context.Context, t *OneTimeToken) error
+	// PeekOneTimeToken returns a token that is still usable, without using it;
+	// ErrNotFound otherwise.
+	PeekOneTimeToken(ctx context.Context, hash, kind string, now time.Time) (*OneTimeToken, error)
 	// ConsumeOneTimeToken marks the token used and returns it; ErrNotFound when it is
 	// unknown, of another kind, used, voided or expired.
 	ConsumeOneTimeToken(ctx context.Context, hash, kind string, now time.Time) (*OneTimeToken, error)

@@ -38,6 +38,9 @@ type Outbox interface {
 	MarkMessageSent(ctx context.Context, id string, now time.Time) error
 	// MarkMessageFailed records a failed attempt and when to try again; dead stops retries.
 	MarkMessageFailed(ctx context.Context, id, lastError string, next time.Time, dead bool) error
+	// DeferMessage moves a message's next attempt without counting an attempt (the
+	// channel's circuit breaker is open).
+	DeferMessage(ctx context.Context, id string, next time.Time) error
 	// OutboxDepth counts messages not yet sent and not dead.
 	OutboxDepth(ctx context.Context) (int, error)
 }

@@ -29,6 +29,7 @@ type Users interface {
 	UpdateUserName(ctx context.Context, id, name string, now time.Time) error
 	SetEmailVerified(ctx context.Context, id string, now time.Time) error
 	SetLastLogin(ctx context.Context, id string, now time.Time) error
+	SetUserDisabled(ctx context.Context, id string, disabled bool, now time.Time) error
 }
 
 // Credentials stores a user's password hash (PHC string).

@@ -33,3 +33,14 @@ func (q queries) ConsumeOneTimeToken(ctx context.Context, hash, kind string, now
 	}
 	return &t, nil
 }
+
+func (q queries) PeekOneTimeToken(ctx context.Context, hash, kind string, now time.Time) (*store.OneTimeToken, error) {
+	var t store.OneTimeToken
+	err := q.r.QueryRowContext(ctx, `SELECT hash, kind, user_id, email, created_at, expires_at, used_at FROM one_time_tokens
+		WHERE hash = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3`, hash, kind, ts(now)).
+		Scan(&t.Hash, &t.Kind, &t.UserID, &t.Email, timeDest{&t.CreatedAt}, timeDest{&t.ExpiresAt}, nullTimeDest{&t.UsedAt})
+	if err != nil {
+		return nil, one(err)
+	}
+	return &t, nil
+}

@@ -67,6 +67,10 @@ func (q queries) MarkMessageFailed(ctx context.Context, id, lastError string, ne
 		WHERE id = $4`, lastError, ts(next), dead, id))
 }
 
+func (q queries) DeferMessage(ctx context.Context, id string, next time.Time) error {
+	return affected(q.w.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND sent_at IS NULL`, ts(next), id))
+}
+
 func (q queries) OutboxDepth(ctx context.Context) (int, error) {
 	var n int
 	err := q.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND NOT dead`).Scan(&n)

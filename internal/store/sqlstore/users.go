@@ -51,6 +51,10 @@ func (q queries) SetLastLogin(ctx context.Context, id string, now time.Time) err
 	return affected(q.w.ExecContext(ctx, `UPDATE users SET last_login_at = $1 WHERE id = $2`, ts(now), id))
 }
 
+func (q queries) SetUserDisabled(ctx context.Context, id string, disabled bool, now time.Time) error {
+	return affected(q.w.ExecContext(ctx, `UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3`, disabled, ts(now), id))
+}
+
 func (q queries) SetPasswordHash(ctx context.Context, userID, hash string, now time.Time) error {
 	_, err := q.w.ExecContext(ctx, `INSERT INTO credentials (user_id, kind, secret, created_at, updated_at) VALUES ($1, 'password', $2, $3, $3)
 		ON CONFLICT (user_id, kind) DO UPDATE SET secret = excluded.secret, updated_at = excluded.updated_at`, userID, hash, ts(now))

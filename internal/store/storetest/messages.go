@@ -28,6 +28,12 @@ func testOneTimeTokens(t *testing.T, s store.Store) {
 	if _, err := s.ConsumeOneTimeToken(ctx, "new", store.TokenVerifyEmail, base.Add(2*time.Minute)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("token of another kind = %v, want ErrNotFound", err)
 	}
+	if peek, err := s.PeekOneTimeToken(ctx, "new", store.TokenPasswordReset, base.Add(2*time.Minute)); err != nil || peek.UserID != u.ID {
+		t.Fatalf("PeekOneTimeToken = %+v, %v", peek, err)
+	}
+	if _, err := s.PeekOneTimeToken(ctx, "old", store.TokenPasswordReset, base.Add(2*time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("PeekOneTimeToken(voided) = %v, want ErrNotFound", err)
+	}
 	got, err := s.ConsumeOneTimeToken(ctx, "new", store.TokenPasswordReset, base.Add(2*time.Minute))
 	if err != nil || got.UserID != u.ID || got.Email != u.Email {
 		t.Fatalf("ConsumeOneTimeToken = %+v, %v", got, err)
@@ -71,11 +77,26 @@ func testOutbox(t *testing.T, s store.Store) {
 	if err != nil || len(retry) != 1 || retry[0].ID != got[1].ID || retry[0].Attempts != 1 || retry[0].LastError != "connection refused" {
 		t.Fatalf("retry claim = %+v, %v", retry, err)
 	}
+	if err := s.DeferMessage(ctx, retry[0].ID, now.Add(time.Hour)); err != nil {
+		t.Fatalf("DeferMessage: %v", err)
+	}
+	// The third message falls due meanwhile; the deferred one must not come with it.
+	if due, _ := s.ClaimMessages(ctx, now.Add(30*time.Minute), time.Minute, 10); len(due) != 1 || due[0].ID == retry[0].ID {
+		t.Fatalf("claim before the deferral ends = %+v; want only the third message", due)
+	}
+	deferred, _ := s.ClaimMessages(ctx, now.Add(2*time.Hour), time.Minute, 10)
+	attempts := map[string]int{}
+	for _, m := range deferred {
+		attempts[m.ID] = m.Attempts
+	}
+	if n, ok := attempts[retry[0].ID]; len(deferred) != 2 || !ok || n != 1 {
+		t.Fatalf("deferred message = %+v; want it due again with its attempt count unchanged", deferred)
+	}
 	if err := s.MarkMessageFailed(ctx, retry[0].ID, "gave up", now, true); err != nil {
 		t.Fatalf("MarkMessageFailed(dead): %v", err)
 	}
 	if n, _ := s.OutboxDepth(ctx); n != 1 {
-		t.Fatalf("OutboxDepth after one sent and one dead = %d, want 1", n)
+		t.Fatalf("OutboxDepth after one sent and one dead = %d, want 1 (the third)", n)
 	}
 }
 

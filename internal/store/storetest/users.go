@@ -36,9 +36,15 @@ func testUsers(t *testing.T, s store.Store) {
 	if err := s.SetLastLogin(ctx, u.ID, base); err != nil {
 		t.Fatalf("SetLastLogin: %v", err)
 	}
+	if err := s.SetUserDisabled(ctx, u.ID, true, base); err != nil {
+		t.Fatalf("SetUserDisabled: %v", err)
+	}
 	got, err = s.UserByID(ctx, u.ID)
 	if err != nil {
 		t.Fatalf("UserByID: %v", err)
+	}
+	if !got.Disabled {
+		t.Fatal("user not disabled")
 	}
 	if got.Name != odd || !got.EmailVerified || got.LastLoginAt == nil || !got.LastLoginAt.Equal(base) {
 		t.Fatalf("after updates user = %+v", got)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/config"
@@ -25,11 +26,42 @@ type Server struct {
 	done   chan error
 }
 
-// Option changes the environment the server is configured from.
-type Option func(env map[string]string)
+// Option changes how the server is configured.
+type Option func(*setup)
+
+type setup struct {
+	env     map[string]string
+	appOpts []app.Option
+}
 
 // With sets one GATEHOUSE_* setting.
-func With(key, value string) Option { return func(env map[string]string) { env[key] = value } }
+func With(key, value string) Option { return func(s *setup) { s.env[key] = value } }
+
+// WithApp passes options to app.New (a clock, outbox timing).
+func WithApp(o ...app.Option) Option { return func(s *setup) { s.appOpts = append(s.appOpts, o...) } }
+
+// Clock is a settable clock for tests of expiry.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock starts a clock at the current time.
+func NewClock() *Clock { return &Clock{t: time.Now()} }
+
+// Now reads the clock.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
 
 // Start serves a new Gatehouse on 127.0.0.1 with its own database at dbURL. Password
 // hashing uses small argon2 parameters so tests run fast; one test covers the defaults.
@@ -50,8 +82,9 @@ func Start(t testing.TB, dbURL string, opts ...Option) *Server {
 		"GATEHOUSE_SHUTDOWN_TIMEOUT":  "5s",
 		"GATEHOUSE_LOG_LEVEL":         "debug",
 	}
+	st := &setup{env: env}
 	for _, o := range opts {
-		o(env)
+		o(st)
 	}
 	cfg, err := config.Load(config.Sources{Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
 	if err != nil {
@@ -65,7 +98,7 @@ func Start(t testing.TB, dbURL string, opts ...Option) *Server {
 	}
 	log := logging.New(w, cfg.LogLevel)
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, log)
+	a, err := app.New(ctx, cfg, log, st.appOpts...)
 	if err != nil {
 		cancel()
 		ln.Close()

@@ -1,0 +1,123 @@
+// Package account implements the account flows: registration, email verification,
+// login with throttling, password change and reset, and the profile. It knows nothing of
+// HTTP; the api package maps its errors to problems.
+package account
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/password"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+var (
+	ErrEmailTaken         = errors.New("account: email taken")
+	ErrInvalidCredentials = errors.New("account: invalid credentials")
+	ErrDisabled           = errors.New("account: disabled")
+	ErrEmailNotVerified   = errors.New("account: email not verified")
+	// ErrInvalidToken: a verification or reset token that is unknown, used, voided or expired.
+	ErrInvalidToken = errors.New("account: invalid or expired token")
+	ErrNotFound     = errors.New("account: not found")
+)
+
+// RateLimited is returned when a limit is reached.
+type RateLimited struct{ RetryAfter time.Duration }
+
+func (e *RateLimited) Error() string { return "account: rate limited" }
+
+// Limits are the throttling settings.
+type Limits struct {
+	FailuresPerAccount int
+	FailuresPerIP      int
+	Window             time.Duration
+	IPPerMinute        int // register, resend, forgot and MFA challenges together
+}
+
+// Token lifetimes.
+const (
+	VerifyTTL = 24 * time.Hour
+	ResetTTL  = time.Hour
+)
+
+// Service runs the account flows.
+type Service struct {
+	Store                store.Store
+	Hasher               *password.Hasher
+	Policy               password.Policy
+	Sessions             *session.Service
+	Limiter              ratelimit.Limiter
+	Limits               Limits
+	Composer             *notify.Composer
+	Outbox               interface{ Wake() }
+	Issuer               string // base of emailed links
+	Product              string
+	RequireVerifiedEmail bool
+	Now                  func() time.Time
+
+	logins    *prometheus.CounterVec
+	throttled *prometheus.CounterVec
+}
+
+// NewService registers the service's metrics and returns it.
+func NewService(s *Service, reg prometheus.Registerer) *Service {
+	s.logins = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_logins_total", Help: "Login attempts by result (succeeded, failed, throttled, mfa_required, disabled).",
+	}, []string{"result"})
+	s.throttled = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_rate_limit_rejections_total", Help: "Requests refused by a rate limit, by limit.",
+	}, []string{"limit"})
+	if reg != nil {
+		reg.MustRegister(s.logins, s.throttled)
+	}
+	for _, r := range []string{"succeeded", "failed", "throttled", "mfa_required", "disabled"} {
+		s.logins.WithLabelValues(r)
+	}
+	return s
+}
+
+// NormalizeEmail trims an address; comparisons are case-insensitive in the store.
+func NormalizeEmail(email string) string { return strings.TrimSpace(email) }
+
+// localPart is the part of an address before the @, which a password must not contain.
+func localPart(email string) string {
+	if i := strings.LastIndexByte(email, '@'); i > 0 {
+		return email[:i]
+	}
+	return email
+}
+
+// checkIPBudget spends one unit of the client IP's per-minute budget shared by register,
+// resend, forgot and MFA challenges. Loopback is not exempt.
+func (s *Service) checkIPBudget(ctx context.Context, ip string) error {
+	r, err := s.Limiter.Hit(ctx, "ipmin:"+ip, s.Limits.IPPerMinute, time.Minute)
+	if err != nil {
+		return err
+	}
+	if !r.Allowed {
+		s.throttled.WithLabelValues("ip_per_minute").Inc()
+		return &RateLimited{RetryAfter: r.RetryAfter}
+	}
+	return nil
+}
+
+// CheckIPBudget is checkIPBudget for other flows that share the budget (MFA challenges).
+func (s *Service) CheckIPBudget(ctx context.Context, ip string) error {
+	return s.checkIPBudget(ctx, ip)
+}
+
+// User returns a user by id.
+func (s *Service) User(ctx context.Context, id string) (*store.User, error) {
+	u, err := s.Store.UserByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	return u, err
+}

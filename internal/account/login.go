@@ -1,0 +1,170 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/password"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// LoginInput is a password login.
+type LoginInput struct {
+	Email    string
+	Password string
+	OrgID    string
+	Device   session.Device
+}
+
+func sameEmail(a, b string) bool { return strings.EqualFold(a, b) }
+
+func accountKey(email string) string {
+	return "loginfail:acct:" + strings.ToLower(NormalizeEmail(email))
+}
+func ipKey(ip string) string { return "loginfail:ip:" + ip }
+
+// Login checks a password and starts a session.
+//
+// Throttling: the account's counter is charged before the password is checked, so
+// concurrent guesses cannot slip past it, and a success resets it; while the account is
+// throttled even the right password is refused. The IP's counter counts failures only.
+// An unknown email costs one hash, like a wrong password, and gets the same error.
+func (s *Service) Login(ctx context.Context, in LoginInput) (*session.Tokens, error) {
+	email := NormalizeEmail(in.Email)
+	ip := in.Device.IP
+	if r, err := s.Limiter.Peek(ctx, ipKey(ip), s.Limits.FailuresPerIP, s.Limits.Window); err != nil {
+		return nil, err
+	} else if !r.Allowed {
+		return nil, s.throttle(ctx, "", "ip", r.RetryAfter, false)
+	}
+	acct, err := s.Limiter.Hit(ctx, accountKey(email), s.Limits.FailuresPerAccount, s.Limits.Window)
+	if err != nil {
+		return nil, err
+	}
+	u, lookupErr := s.Store.UserByEmail(ctx, email)
+	if lookupErr != nil && !errors.Is(lookupErr, store.ErrNotFound) {
+		return nil, lookupErr
+	}
+	if !acct.Allowed {
+		userID := ""
+		if u != nil {
+			userID = u.ID
+		}
+		return nil, s.throttle(ctx, userID, "account", acct.RetryAfter, acct.Count == s.Limits.FailuresPerAccount+1)
+	}
+	if u == nil {
+		if err := s.Hasher.VerifyDummy(ctx, password.Normalize(in.Password)); err != nil {
+			return nil, err
+		}
+		return nil, s.fail(ctx, ip, "", "unknown_account")
+	}
+	stored, err := s.Store.PasswordHash(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) { // an account without a password (passkey only)
+		if err := s.Hasher.VerifyDummy(ctx, password.Normalize(in.Password)); err != nil {
+			return nil, err
+		}
+		return nil, s.fail(ctx, ip, u.ID, "no_password")
+	}
+	if err != nil {
+		return nil, err
+	}
+	pw := password.Normalize(in.Password)
+	ok, rehash, err := s.Hasher.Verify(ctx, pw, stored)
+	if err != nil && !errors.Is(err, password.ErrMalformedHash) {
+		return nil, err
+	}
+	if !ok {
+		return nil, s.fail(ctx, ip, u.ID, "wrong_password")
+	}
+	// The password is right: from here on, answers may depend on the account.
+	if u.Disabled {
+		s.logins.WithLabelValues("disabled").Inc()
+		return nil, s.recordOnly(ctx, audit.Event{Action: audit.UserLoginFailed, TargetType: "user", TargetID: u.ID,
+			Outcome: audit.Failure, Details: map[string]any{"reason": "disabled"}}, ErrDisabled)
+	}
+	if s.RequireVerifiedEmail && !u.EmailVerified {
+		return nil, s.recordOnly(ctx, audit.Event{Action: audit.UserLoginFailed, TargetType: "user", TargetID: u.ID,
+			Outcome: audit.Failure, Details: map[string]any{"reason": "email_not_verified"}}, ErrEmailNotVerified)
+	}
+	if err := s.Limiter.Reset(ctx, accountKey(email)); err != nil {
+		return nil, err
+	}
+	var upgraded string
+	if rehash {
+		if upgraded, err = s.Hasher.Hash(ctx, pw); err != nil {
+			return nil, err
+		}
+	}
+	var tokens *session.Tokens
+	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		now := s.Now()
+		if upgraded != "" {
+			if err := q.SetPasswordHash(ctx, u.ID, upgraded, now); err != nil {
+				return err
+			}
+			if err := audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordUpgraded, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: now}); err != nil {
+				return err
+			}
+		}
+		if err := q.SetLastLogin(ctx, u.ID, now); err != nil {
+			return err
+		}
+		tokens, err = s.Sessions.Start(ctx, q, u.ID, []string{"pwd"}, in.OrgID, in.Device)
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, audit.Event{Action: audit.UserLoginSucceeded, ActorID: u.ID, TargetType: "session",
+			TargetID: tokens.SessionID, Time: now, Details: map[string]any{"amr": []string{"pwd"}}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.logins.WithLabelValues("succeeded").Inc()
+	return tokens, nil
+}
+
+// fail records a failed attempt against the client IP and in the audit log.
+func (s *Service) fail(ctx context.Context, ip, userID, reason string) error {
+	s.logins.WithLabelValues("failed").Inc()
+	if _, err := s.Limiter.Hit(ctx, ipKey(ip), s.Limits.FailuresPerIP, s.Limits.Window); err != nil {
+		return err
+	}
+	return s.recordOnly(ctx, audit.Event{Action: audit.UserLoginFailed, TargetType: "user", TargetID: userID,
+		Outcome: audit.Failure, Details: map[string]any{"reason": reason}}, ErrInvalidCredentials)
+}
+
+// throttle records a refused attempt; locked marks the attempt that first crossed the
+// account's limit.
+func (s *Service) throttle(ctx context.Context, userID, limit string, retry time.Duration, locked bool) error {
+	s.logins.WithLabelValues("throttled").Inc()
+	s.throttled.WithLabelValues("login_" + limit).Inc()
+	rl := &RateLimited{RetryAfter: retry}
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		now := s.Now()
+		if locked && userID != "" {
+			if err := audit.Record(ctx, q, audit.Event{Action: audit.UserLocked, TargetType: "user", TargetID: userID, Time: now,
+				Outcome: audit.Failure, Details: map[string]any{"retry_after_seconds": int(rl.RetryAfter.Seconds())}}); err != nil {
+				return err
+			}
+		}
+		return audit.Record(ctx, q, audit.Event{Action: audit.UserLoginThrottled, TargetType: "user", TargetID: userID, Time: now,
+			Outcome: audit.Failure, Details: map[string]any{"limit": limit}})
+	})
+	if err != nil {
+		return err
+	}
+	return rl
+}
+
+// recordOnly writes one audit event and returns result.
+func (s *Service) recordOnly(ctx context.Context, e audit.Event, result error) error {
+	e.Time = s.Now()
+	if err := s.Store.InTx(ctx, func(q store.Queries) error { return audit.Record(ctx, q, e) }); err != nil {
+		return err
+	}
+	return result
+}

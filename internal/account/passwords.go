@@ -1,0 +1,194 @@
+package account
+
+import (
+	"context"
+	"errors"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/password"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/token"
+)
+
+// ForgotPassword emails a reset link if the account exists. It answers the same whatever
+// the account.
+func (s *Service) ForgotPassword(ctx context.Context, ip, email string) error {
+	if err := s.checkIPBudget(ctx, ip); err != nil {
+		return err
+	}
+	u, err := s.Store.UserByEmail(ctx, NormalizeEmail(email))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		now := s.Now()
+		tok, hash := token.NewOpaque()
+		if err := q.CreateOneTimeToken(ctx, &store.OneTimeToken{Hash: hash, Kind: store.TokenPasswordReset, UserID: u.ID, Email: u.Email,
+			CreatedAt: now, ExpiresAt: now.Add(ResetTTL)}); err != nil {
+			return err
+		}
+		msg, err := s.Composer.Email(notify.PasswordReset, u.Email, notify.Data{"Name": u.Name, "Link": s.link("/password/reset", tok)})
+		if err != nil {
+			return err
+		}
+		if err := notify.Enqueue(ctx, q, msg, now); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordResetSent, TargetType: "user", TargetID: u.ID, Time: now})
+	})
+	if err == nil {
+		s.Outbox.Wake()
+	}
+	return err
+}
+
+// ResetPassword sets a new password with a reset token and ends every session of the
+// user. It issues no tokens: the user signs in again (with their second factor).
+func (s *Service) ResetPassword(ctx context.Context, tok, newPassword string) error {
+	hash := token.Hash(tok)
+	// Check the new password before using the token, so a weak choice does not burn it.
+	t, err := s.Store.PeekOneTimeToken(ctx, hash, store.TokenPasswordReset, s.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrInvalidToken
+	}
+	if err != nil {
+		return err
+	}
+	u, err := s.Store.UserByID(ctx, t.UserID)
+	if err != nil {
+		return err
+	}
+	if !sameEmail(u.Email, t.Email) {
+		return ErrInvalidToken
+	}
+	if err := s.Policy.Check(newPassword, localPart(u.Email), s.Product); err != nil {
+		return err
+	}
+	phc, err := s.Hasher.Hash(ctx, password.Normalize(newPassword))
+	if err != nil {
+		return err
+	}
+	var revoked []string
+	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		now := s.Now()
+		if _, err := q.ConsumeOneTimeToken(ctx, hash, store.TokenPasswordReset, now); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return ErrInvalidToken // used meanwhile
+			}
+			return err
+		}
+		if err := q.SetPasswordHash(ctx, u.ID, phc, now); err != nil {
+			return err
+		}
+		if revoked, err = s.Sessions.RevokeAll(ctx, q, u.ID, u.ID, "", session.ReasonPasswordReset); err != nil {
+			return err
+		}
+		if err := s.notifyChanged(ctx, q, u, "reset"); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordReset, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: now})
+	})
+	if err != nil {
+		return err
+	}
+	s.Sessions.Forget(revoked)
+	// A successful reset proves control of the mailbox: lift login throttling.
+	_ = s.Limiter.Reset(ctx, accountKey(u.Email))
+	s.Outbox.Wake()
+	return nil
+}
+
+// ChangePassword replaces the password after checking the current one, and ends every
+// other session of the user. A wrong current password counts as a failed login.
+func (s *Service) ChangePassword(ctx context.Context, userID, sessionID, current, next string) error {
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return err
+	}
+	acct, err := s.Limiter.Hit(ctx, accountKey(u.Email), s.Limits.FailuresPerAccount, s.Limits.Window)
+	if err != nil {
+		return err
+	}
+	if !acct.Allowed {
+		return &RateLimited{RetryAfter: acct.RetryAfter}
+	}
+	stored, err := s.Store.PasswordHash(ctx, u.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	ok := false
+	if stored != "" {
+		if ok, _, err = s.Hasher.Verify(ctx, password.Normalize(current), stored); err != nil && !errors.Is(err, password.ErrMalformedHash) {
+			return err
+		}
+	}
+	if !ok {
+		return s.recordOnly(ctx, audit.Event{Action: audit.UserPasswordChanged, ActorID: u.ID, TargetType: "user", TargetID: u.ID,
+			Outcome: audit.Failure, Details: map[string]any{"reason": "wrong_current_password"}}, ErrInvalidCredentials)
+	}
+	if err := s.Limiter.Reset(ctx, accountKey(u.Email)); err != nil {
+		return err
+	}
+	if err := s.Policy.Check(next, localPart(u.Email), s.Product); err != nil {
+		return err
+	}
+	phc, err := s.Hasher.Hash(ctx, password.Normalize(next))
+	if err != nil {
+		return err
+	}
+	var revoked []string
+	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		now := s.Now()
+		if err := q.SetPasswordHash(ctx, u.ID, phc, now); err != nil {
+			return err
+		}
+		if revoked, err = s.Sessions.RevokeAll(ctx, q, u.ID, u.ID, sessionID, session.ReasonPasswordChanged); err != nil {
+			return err
+		}
+		if err := s.notifyChanged(ctx, q, u, "changed"); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordChanged, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: now})
+	})
+	if err != nil {
+		return err
+	}
+	s.Sessions.Forget(revoked)
+	s.Outbox.Wake()
+	return nil
+}
+
+func (s *Service) notifyChanged(ctx context.Context, q store.Queries, u *store.User, action string) error {
+	msg, err := s.Composer.Email(notify.PasswordChanged, u.Email, notify.Data{"Name": u.Name, "Action": action})
+	if err != nil {
+		return err
+	}
+	return notify.Enqueue(ctx, q, msg, s.Now())
+}
+
+// UpdateProfile changes the display name.
+func (s *Service) UpdateProfile(ctx context.Context, userID, name string) (*store.User, error) {
+	var out *store.User
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		now := s.Now()
+		if err := q.UpdateUserName(ctx, userID, name, now); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return ErrNotFound
+			}
+			return err
+		}
+		u, err := q.UserByID(ctx, userID)
+		if err != nil {
+			return err
+		}
+		out = u
+		return audit.Record(ctx, q, audit.Event{Action: audit.UserUpdated, ActorID: userID, TargetType: "user", TargetID: userID, Time: now,
+			Details: map[string]any{"fields": []string{"name"}}})
+	})
+	return out, err
+}

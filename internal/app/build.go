@@ -1,0 +1,77 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/api"
+	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/password"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/secretbox"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/token"
+)
+
+// build creates the services and mounts their routes.
+func (a *App) build(ctx context.Context) error {
+	cfg := a.cfg
+	mk, err := masterKey(cfg, a.log)
+	if err != nil {
+		return err
+	}
+	box, err := secretbox.New(mk)
+	if err != nil {
+		return err
+	}
+	km := &keys.Manager{Store: a.db, Box: box, Alg: cfg.SigningAlg, RetiredFor: cfg.AccessTokenTTL + keyRetireMargin,
+		RotateEvery: cfg.KeyRotation, Now: a.now, Log: a.log}
+	if err := km.Init(ctx); err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
+	a.keys = km
+	a.background = append(a.background, km.Run)
+
+	hasher, err := password.NewHasher(password.Params{MemoryKiB: cfg.Argon2MemoryKiB, Iterations: cfg.Argon2Iterations,
+		Parallelism: cfg.Argon2Parallelism}, cfg.HashWorkers, cfg.HashQueue, a.registry)
+	if err != nil {
+		return err
+	}
+	composer, err := notify.NewComposer(cfg.ProductName)
+	if err != nil {
+		return err
+	}
+	transports := map[string]notify.Transport{store.ChannelEmail: notify.LogTransport{Log: a.log}, store.ChannelSMS: notify.LogTransport{Log: a.log}}
+	if cfg.SMTPURL != "" {
+		smtp, err := notify.NewSMTP(cfg.SMTPURL, cfg.SMTPFrom)
+		if err != nil {
+			return err
+		}
+		transports[store.ChannelEmail] = smtp
+	}
+	sender := notify.NewSender(a.db, transports, notify.Options{Log: a.log, Now: a.now, Registry: a.registry,
+		BreakerTimeout: a.opts.breakerTimeout, PollEvery: a.opts.outboxPoll})
+	a.background = append(a.background, sender.Run)
+
+	access := &token.Access{Keys: km, Issuer: cfg.Issuer, Audience: cfg.AccessTokenAud, TTL: cfg.AccessTokenTTL, Now: a.now}
+	sessions := session.NewService(&session.Service{Store: a.db, Access: access, IdleTTL: cfg.RefreshIdleTTL,
+		AbsoluteTTL: cfg.SessionTTL, Now: a.now, Cache: session.NewLiveCache(cfg.SessionCacheTTL)}, a.registry)
+	limiter := ratelimit.NewMemory(a.now)
+	accounts := account.NewService(&account.Service{
+		Store: a.db, Hasher: hasher, Policy: password.Policy{MinLength: cfg.PasswordMinLength}, Sessions: sessions,
+		Limiter: limiter, Limits: account.Limits{FailuresPerAccount: cfg.LimitLoginFailuresPerAccount,
+			FailuresPerIP: cfg.LimitLoginFailuresPerIP, Window: cfg.LimitWindow, IPPerMinute: cfg.LimitIPPerMinute},
+		Composer: composer, Outbox: sender, Issuer: cfg.Issuer, Product: cfg.ProductName,
+		RequireVerifiedEmail: cfg.RequireVerifiedEmail, Now: a.now,
+	}, a.registry)
+	auth := &api.Authenticator{Access: access, Sessions: sessions}
+
+	(&api.System{Database: a.db, Gatherer: a.registry}).Mount(a.router)
+	api.MountJWKS(a.router, km)
+	(&api.Accounts{Accounts: accounts, Sessions: sessions, Auth: auth}).Mount(a.router)
+	(&api.Me{Accounts: accounts, Sessions: sessions, Audit: a.db, Auth: auth}).Mount(a.router)
+	return nil
+}

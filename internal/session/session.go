@@ -1,0 +1,164 @@
+// Package session starts, refreshes and ends sessions. A session is one signed-in
+// device; its refresh tokens form a rotation chain in which presenting a used link
+// revokes the whole session (RFC 9700 §4.14).
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/token"
+)
+
+var (
+	// ErrInvalidToken: a refresh token that is unknown, expired, or of a revoked session.
+	ErrInvalidToken = errors.New("session: invalid refresh token")
+	// ErrReused: an already-rotated refresh token was presented; the session is now revoked.
+	ErrReused = errors.New("session: refresh token reused")
+	// ErrNotFound: no such live session of this user.
+	ErrNotFound = errors.New("session: not found")
+)
+
+// Revocation reasons.
+const (
+	ReasonLogout          = "logout"
+	ReasonUserRevoked     = "revoked_by_user"
+	ReasonRefreshReused   = "refresh_token_reused"
+	ReasonPasswordChanged = "password_changed"
+	ReasonPasswordReset   = "password_reset"
+)
+
+// Device is where a session was started.
+type Device struct {
+	IP        string
+	UserAgent string
+}
+
+// Tokens are what a client gets when a session starts or refreshes.
+type Tokens struct {
+	AccessToken  string
+	ExpiresIn    int
+	RefreshToken string
+	SessionID    string
+}
+
+// Service manages sessions.
+type Service struct {
+	Store       store.Store
+	Access      *token.Access
+	IdleTTL     time.Duration // a session unused this long ends
+	AbsoluteTTL time.Duration // a session ends this long after it started, whatever happens
+	Now         func() time.Time
+	Cache       *LiveCache
+
+	refreshes *prometheus.CounterVec
+}
+
+// NewService returns a session service and registers its metrics.
+func NewService(s *Service, reg prometheus.Registerer) *Service {
+	s.refreshes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_token_refreshes_total", Help: "Refresh-token exchanges by result.",
+	}, []string{"result"})
+	if reg != nil {
+		reg.MustRegister(s.refreshes)
+	}
+	return s
+}
+
+// Start creates a session with its first refresh token through q (the caller's
+// transaction, which also records the login) and signs an access token.
+func (s *Service) Start(ctx context.Context, q store.Queries, userID string, amr []string, orgID string, dev Device) (*Tokens, error) {
+	now := s.Now()
+	sess := &store.Session{
+		ID: uuid.Must(uuid.NewV7()).String(), UserID: userID, OrgID: orgID, AMR: amr,
+		IP: dev.IP, UserAgent: dev.UserAgent, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.AbsoluteTTL),
+	}
+	if err := q.CreateSession(ctx, sess); err != nil {
+		return nil, err
+	}
+	return s.issue(ctx, q, sess)
+}
+
+// issue stores a new refresh token for sess and signs an access token.
+func (s *Service) issue(ctx context.Context, q store.Queries, sess *store.Session) (*Tokens, error) {
+	refresh, hash := token.NewOpaque()
+	if err := q.CreateRefreshToken(ctx, &store.RefreshToken{Hash: hash, SessionID: sess.ID, CreatedAt: s.Now()}); err != nil {
+		return nil, err
+	}
+	access, ttl, err := s.Access.Issue(token.Subject{UserID: sess.UserID, SessionID: sess.ID, AMR: sess.AMR, OrgID: sess.OrgID})
+	if err != nil {
+		return nil, err
+	}
+	return &Tokens{AccessToken: access, ExpiresIn: ttl, RefreshToken: refresh, SessionID: sess.ID}, nil
+}
+
+// Refresh exchanges a refresh token for new tokens, rotating it. A token that was already
+// used revokes its session (and ErrReused is returned); of two concurrent exchanges of one
+// token exactly one succeeds.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Tokens, error) {
+	hash := token.Hash(refreshToken)
+	var out *Tokens
+	var reused string // the session revoked for reuse
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		rt, err := q.RefreshTokenByHash(ctx, hash)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrInvalidToken
+		}
+		if err != nil {
+			return err
+		}
+		sess, err := q.SessionByID(ctx, rt.SessionID)
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		if rt.UsedAt == nil {
+			if !sess.Live(now, s.IdleTTL) {
+				return ErrInvalidToken
+			}
+			err = q.UseRefreshToken(ctx, hash, now)
+			if err == nil {
+				if err := q.TouchSession(ctx, sess.ID, now); err != nil {
+					return err
+				}
+				sess.LastSeenAt = now
+				out, err = s.issue(ctx, q, sess)
+				return err
+			}
+			if !errors.Is(err, store.ErrConflict) {
+				return err
+			}
+			// Lost the race to a concurrent exchange of the same token: that is reuse too.
+		}
+		if sess.RevokedAt != nil {
+			return ErrInvalidToken
+		}
+		reused = sess.ID
+		if err := q.RevokeSession(ctx, sess.ID, ReasonRefreshReused, now); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, audit.Event{Action: audit.TokenRefreshReused, ActorID: sess.UserID, TargetType: "session",
+			TargetID: sess.ID, Outcome: audit.Failure, Time: now, Details: map[string]any{"revoked_session": true}})
+	})
+	switch {
+	case err == nil && reused != "":
+		s.Cache.Forget(reused)
+		s.refreshes.WithLabelValues("reused").Inc()
+		return nil, ErrReused
+	case errors.Is(err, ErrInvalidToken):
+		s.refreshes.WithLabelValues("invalid").Inc()
+		return nil, err
+	case err != nil:
+		s.refreshes.WithLabelValues("error").Inc()
+		return nil, fmt.Errorf("session: refresh: %w", err)
+	}
+	s.refreshes.WithLabelValues("succeeded").Inc()
+	return out, nil
+}

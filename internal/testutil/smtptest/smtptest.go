@@ -1,0 +1,197 @@
+// Package smtptest runs a real SMTP server (emersion/go-smtp) on loopback for tests and
+// collects what it receives.
+package smtptest
+
+import (
+	"bytes"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Message is one received email, decoded.
+type Message struct {
+	From    string
+	To      []string
+	Subject string
+	Text    string
+	HTML    string
+	Raw     []byte
+}
+
+// Token returns the value of token= in the message's link.
+func (m Message) Token() string {
+	match := tokenRE.FindStringSubmatch(m.Text)
+	if match == nil {
+		return ""
+	}
+	return match[1]
+}
+
+// Code returns the first 6-digit code in the message.
+func (m Message) Code() string { return codeRE.FindString(m.Text) }
+
+var (
+	tokenRE = regexp.MustCompile(`token=([A-Za-z0-9_%-]+)`)
+	codeRE  = regexp.MustCompile(`\b\d{6}\b`)
+)
+
+// Server is a running SMTP listener.
+type Server struct {
+	Addr string
+	URL  string // smtp://127.0.0.1:port
+
+	mu   sync.Mutex
+	msgs []Message
+	cond *sync.Cond
+	srv  *smtp.Server
+	ln   net.Listener
+}
+
+// Start listens on a free loopback port until the test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	s := &Server{}
+	s.cond = sync.NewCond(&s.mu)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Addr = ln.Addr().String()
+	s.URL = "smtp://" + s.Addr
+	s.serve(ln)
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *Server) serve(ln net.Listener) {
+	srv := smtp.NewServer(&backend{s})
+	srv.Domain = "localhost"
+	srv.AllowInsecureAuth = true
+	srv.ReadTimeout = 10 * time.Second
+	srv.WriteTimeout = 10 * time.Second
+	s.srv, s.ln = srv, ln
+	go srv.Serve(ln)
+}
+
+// Stop closes the listener (the mail server goes away).
+func (s *Server) Stop() {
+	if s.srv != nil {
+		s.srv.Close()
+		s.srv = nil
+	}
+}
+
+// Restart listens again on the same address (the mail server comes back).
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	var ln net.Listener
+	var err error
+	for i := 0; i < 50; i++ {
+		if ln, err = net.Listen("tcp", s.Addr); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("restart SMTP on %s: %v", s.Addr, err)
+	}
+	s.serve(ln)
+}
+
+// Messages returns everything received so far.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.msgs...)
+}
+
+// WaitFor waits until a message to the address matching subject (substring) arrives.
+func (s *Server) WaitFor(t testing.TB, to, subject string) Message {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	timer := time.AfterFunc(15*time.Second, func() { s.mu.Lock(); s.cond.Broadcast(); s.mu.Unlock() })
+	defer timer.Stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		for i := len(s.msgs) - 1; i >= 0; i-- {
+			m := s.msgs[i]
+			if strings.EqualFold(strings.Join(m.To, ","), to) && strings.Contains(m.Subject, subject) {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no email to %s about %q within 15s; got %d messages", to, subject, len(s.msgs))
+		}
+		s.cond.Wait()
+	}
+}
+
+// Count returns how many messages went to an address.
+func (s *Server) Count(to string) int {
+	n := 0
+	for _, m := range s.Messages() {
+		if strings.EqualFold(strings.Join(m.To, ","), to) {
+			n++
+		}
+	}
+	return n
+}
+
+type backend struct{ s *Server }
+
+func (b *backend) NewSession(*smtp.Conn) (smtp.Session, error) { return &smtpSession{s: b.s}, nil }
+
+type smtpSession struct {
+	s    *Server
+	from string
+	to   []string
+}
+
+func (x *smtpSession) Mail(from string, _ *smtp.MailOptions) error { x.from = from; return nil }
+func (x *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error  { x.to = append(x.to, to); return nil }
+func (x *smtpSession) Reset()                                       { x.from, x.to = "", nil }
+func (x *smtpSession) Logout() error                                { return nil }
+
+func (x *smtpSession) Data(r io.Reader) error {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	m := Message{From: x.from, To: x.to, Raw: raw}
+	if msg, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
+		dec := new(mime.WordDecoder)
+		m.Subject, _ = dec.DecodeHeader(msg.Header.Get("Subject"))
+		if _, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type")); err == nil && params["boundary"] != "" {
+			mr := multipart.NewReader(msg.Body, params["boundary"])
+			for {
+				p, err := mr.NextPart()
+				if err != nil {
+					break
+				}
+				body, _ := io.ReadAll(quotedprintable.NewReader(p))
+				if strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
+					m.HTML = string(body)
+				} else {
+					m.Text = string(body)
+				}
+			}
+		}
+	}
+	x.s.mu.Lock()
+	x.s.msgs = append(x.s.msgs, m)
+	x.s.cond.Broadcast()
+	x.s.mu.Unlock()
+	return nil
+}
