@@ -83,6 +83,9 @@ func (p Policy) Check(pw string, context ...string) error {
 	if repetitive(lower) {
 		return &Weak{"The password is a short pattern repeated. Choose something less predictable."}
 	}
+	if sequential(lower) {
+		return &Weak{"The password is a simple sequence (like 123456789012 or abcdefghijkl). Choose something less predictable."}
+	}
 	for _, c := range context {
 		c = strings.ToLower(Normalize(c))
 		if utf8.RuneCountInString(c) >= 3 && strings.Contains(lower, c) {
@@ -124,6 +127,31 @@ func repetitive(s string) bool {
 			same = r[i] == r[i-unit]
 		}
 		if same {
+			return true
+		}
+	}
+	return false
+}
+
+// sequential reports a run where each character follows the previous one up or down
+// ("abcdefghijkl", "123456789012": digits wrap from 9 to 0).
+func sequential(s string) bool {
+	r := []rune(s)
+	if len(r) < 3 {
+		return false
+	}
+	next := func(a, b rune, dir rune) bool {
+		if a >= '0' && a <= '9' && b >= '0' && b <= '9' {
+			return (a-'0'+10+dir)%10 == b-'0'
+		}
+		return a+dir == b
+	}
+	for _, dir := range []rune{1, -1} {
+		ok := true
+		for i := 1; i < len(r) && ok; i++ {
+			ok = next(r[i-1], r[i], dir)
+		}
+		if ok {
 			return true
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"mime/quotedprintable"
 	"net"
 	"net/mail"
 	"regexp"
@@ -180,7 +179,7 @@ func (x *smtpSession) Data(r io.Reader) error {
 				if err != nil {
 					break
 				}
-				body, _ := io.ReadAll(quotedprintable.NewReader(p))
+				body, _ := io.ReadAll(p) // NextPart already decodes quoted-printable
 				if strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
 					m.HTML = string(body)
 				} else {
