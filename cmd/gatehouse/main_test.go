@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/testutil/apitest"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/testdb"
+	"github.com/gatehouse-id/gatehouse/internal/testutil/testserver"
 )
 
 // clearEnv hides any GATEHOUSE_* variables of the developer's shell from a test.
@@ -73,7 +76,7 @@ func TestBadInvocationsExit2WithOneLine(t *testing.T) {
 func TestEveryCommandHasHelp(t *testing.T) {
 	clearEnv(t)
 	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"migrate", "up", "--help"},
-		{"migrate", "status", "--help"}, {"version", "--help"}} {
+		{"migrate", "status", "--help"}, {"audit", "--help"}, {"audit", "verify", "--help"}, {"version", "--help"}} {
 		code, out, _ := runCLI(t, args...)
 		if code != 0 || !strings.Contains(out, "Usage:") {
 			t.Errorf("%v: exit %d, output %q", args, code, out)
@@ -156,5 +159,38 @@ func TestBinaryServesAndStopsOnSIGTERM(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v, want 0", err)
+	}
+}
+
+// A row edited (or deleted) behind the service's back is reported by `audit verify`.
+func TestAuditVerifyReportsTampering(t *testing.T) {
+	for _, b := range testdb.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			clearEnv(t)
+			url := b.URL(t)
+			t.Setenv("GATEHOUSE_DATABASE_URL", url)
+			srv := testserver.Start(t, url, testserver.With("GATEHOUSE_DATA_DIR", os.Getenv("GATEHOUSE_DATA_DIR")))
+			c := apitest.New(srv.URL)
+			for i := 0; i < 3; i++ {
+				c.Do(t, "POST", "/v1/auth/register", map[string]any{"email": fmt.Sprintf("audit%d@example.com", i), "password": "correct horse battery"}, "").Expect(t, 201)
+			}
+			srv.Stop(t)
+			code, out, _ := runCLI(t, "audit", "verify")
+			if code != 0 || !strings.Contains(out, "intact") {
+				t.Fatalf("verify on an intact log: %d %q", code, out)
+			}
+			// Someone rewrites where event 3 came from.
+			testdb.Exec(t, url, `UPDATE audit_events SET ip = '10.6.6.6' WHERE seq = 3`)
+			code, out, _ = runCLI(t, "audit", "verify")
+			if code != 1 || !strings.Contains(out, "event 3") || !strings.Contains(out, "changed") {
+				t.Fatalf("verify after an edit: %d %q", code, out)
+			}
+			// Someone deletes event 2 instead (after restoring nothing: the first break wins).
+			testdb.Exec(t, url, `DELETE FROM audit_events WHERE seq = 2`)
+			code, out, _ = runCLI(t, "audit", "verify")
+			if code != 1 || !strings.Contains(out, "event 2 is missing") {
+				t.Fatalf("verify after a deletion: %d %q", code, out)
+			}
+		})
 	}
 }

@@ -46,11 +46,11 @@ func withRoute(ctx context.Context) (context.Context, *route) {
 
 // RecordPattern wraps a routed handler so the access log and metrics see its pattern.
 func RecordPattern(pattern string, h http.Handler) http.Handler {
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		pattern = path // the method is its own label
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rt, ok := r.Context().Value(routeKey{}).(*route); ok {
-			if _, path, ok := strings.Cut(pattern, " "); ok {
-				pattern = path // the method is its own label
-			}
 			rt.pattern = pattern
 		}
 		h.ServeHTTP(w, r)

@@ -159,9 +159,9 @@ type smtpSession struct {
 }
 
 func (x *smtpSession) Mail(from string, _ *smtp.MailOptions) error { x.from = from; return nil }
-func (x *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error  { x.to = append(x.to, to); return nil }
-func (x *smtpSession) Reset()                                       { x.from, x.to = "", nil }
-func (x *smtpSession) Logout() error                                { return nil }
+func (x *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error   { x.to = append(x.to, to); return nil }
+func (x *smtpSession) Reset()                                      { x.from, x.to = "", nil }
+func (x *smtpSession) Logout() error                               { return nil }
 
 func (x *smtpSession) Data(r io.Reader) error {
 	raw, err := io.ReadAll(r)

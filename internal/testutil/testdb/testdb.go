@@ -15,6 +15,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
 )
 
 // PostgresEnv names the variable holding the PostgreSQL URL for tests.
@@ -80,3 +81,39 @@ func PostgresURL(t testing.TB) string {
 
 // IsPostgres reports whether a database URL is PostgreSQL.
 func IsPostgres(u string) bool { return strings.HasPrefix(u, "postgres") }
+
+// Exec runs a statement on the database behind a Gatehouse database URL, bypassing the
+// service: tests use it to tamper with rows as an attacker with database access would.
+func Exec(t testing.TB, dbURL, query string, args ...any) {
+	t.Helper()
+	db := Open(t, dbURL)
+	defer db.Close()
+	if _, err := db.Exec(query, args...); err != nil {
+		t.Fatalf("exec %q: %v", query, err)
+	}
+}
+
+// QueryInt runs a query returning one integer on the database behind a Gatehouse URL.
+func QueryInt(t testing.TB, dbURL, query string, args ...any) int {
+	t.Helper()
+	db := Open(t, dbURL)
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatalf("query %q: %v", query, err)
+	}
+	return n
+}
+
+// Open opens the database behind a Gatehouse URL with database/sql, bypassing the service.
+func Open(t testing.TB, dbURL string) *sql.DB {
+	driver, dsn := "pgx", dbURL
+	if strings.HasPrefix(dbURL, "sqlite://") {
+		driver, dsn = "sqlite", "file:"+strings.TrimPrefix(dbURL, "sqlite://")
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatalf("open %s: %v", driver, err)
+	}
+	return db
+}

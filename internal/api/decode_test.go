@@ -1,0 +1,59 @@
+package api
+
+import (
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-id/gatehouse/internal/problem"
+)
+
+func FuzzDecode(f *testing.F) {
+	for _, seed := range []string{
+		`{"email":"a@example.com","password":"correct horse battery","name":"A"}`,
+		`{"email":"a@example.com","password":"x","admin":true}`,
+		`{"email":1}`, `[]`, `{}`, `{"email":"\u0000"}`, "{\"email\":\"\xff\"}", `{"email":"a"}{"b":1}`, ``, `{"name":null}`,
+		`{"email":"` + strings.Repeat("a", 1000) + `"}`, `{"password":{"nested":[1,2,{"x":"y"}]}}`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		var dst registerRequest
+		err := decode(req, &dst)
+		if err == nil {
+			return
+		}
+		var p *problem.Problem
+		if !errors.As(err, &p) {
+			t.Fatalf("decode(%q) returned a non-problem error %v", body, err)
+		}
+		if p.Status != 400 && p.Status != 413 && p.Status != 415 {
+			t.Fatalf("decode(%q) answered %d", body, p.Status)
+		}
+		for _, leak := range []string{"json:", "reflect", "main.", "api."} {
+			if strings.Contains(p.Detail, leak) {
+				t.Fatalf("detail leaks internals: %q", p.Detail)
+			}
+		}
+	})
+}
+
+func TestDecodeRejectsTrailingAndUnknown(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"email":"a@b.co"} {"x":1}`: "exactly one",
+		`{"emial":"a@b.co"}`:         `Unknown field "emial"`,
+		`{"email":["x"]}`:            `Field "email" must be of type string`,
+		`{"email":"a`:                "ends early",
+	} {
+		req := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		var dst registerRequest
+		err := decode(req, &dst)
+		var p *problem.Problem
+		if !errors.As(err, &p) || p.Status != 400 || !strings.Contains(p.Detail, want) {
+			t.Errorf("decode(%s) = %v; want 400 mentioning %q", body, err, want)
+		}
+	}
+}
