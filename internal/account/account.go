@@ -61,6 +61,11 @@ type Service struct {
 	Product              string
 	RequireVerifiedEmail bool
 	Now                  func() time.Time
+	// OrgPolicy raises the minimum password length for members of organizations that
+	// ask for more; nil when organizations are not in use.
+	OrgPolicy interface {
+		MinPasswordLength(ctx context.Context, userID string) (int, error)
+	}
 
 	logins    *prometheus.CounterVec
 	throttled *prometheus.CounterVec
@@ -120,4 +125,18 @@ func (s *Service) User(ctx context.Context, id string) (*store.User, error) {
 		return nil, ErrNotFound
 	}
 	return u, err
+}
+
+// policyFor is the password policy that applies to an existing user: the instance's,
+// raised by any of their organizations' policies.
+func (s *Service) policyFor(ctx context.Context, userID string) (password.Policy, error) {
+	p := s.Policy
+	if s.OrgPolicy != nil {
+		n, err := s.OrgPolicy.MinPasswordLength(ctx, userID)
+		if err != nil {
+			return p, err
+		}
+		p.MinLength = max(p.MinLength, n)
+	}
+	return p, nil
 }

@@ -120,6 +120,10 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*session.Tokens, er
 		return audit.Record(ctx, q, audit.Event{Action: audit.UserLoginSucceeded, ActorID: u.ID, TargetType: "session",
 			TargetID: tokens.SessionID, Time: now, Details: map[string]any{"amr": []string{"pwd"}}})
 	})
+	if session.IsRefusal(err) { // right password, but the requested organization refused the scope
+		return nil, s.recordOnly(ctx, audit.Event{Action: audit.UserLoginFailed, TargetType: "user", TargetID: u.ID,
+			Outcome: audit.Failure, OrgID: in.OrgID, Details: map[string]any{"reason": "org_scope_refused"}}, err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -66,7 +66,11 @@ func (s *Service) ResetPassword(ctx context.Context, tok, newPassword string) er
 	if !sameEmail(u.Email, t.Email) {
 		return ErrInvalidToken
 	}
-	if err := s.Policy.Check(newPassword, localPart(u.Email), s.Product); err != nil {
+	policy, err := s.policyFor(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if err := policy.Check(newPassword, localPart(u.Email), s.Product); err != nil {
 		return err
 	}
 	phc, err := s.Hasher.Hash(ctx, password.Normalize(newPassword))
@@ -134,7 +138,11 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sessionID, current
 	if err := s.Limiter.Reset(ctx, accountKey(u.Email)); err != nil {
 		return err
 	}
-	if err := s.Policy.Check(next, localPart(u.Email), s.Product); err != nil {
+	policy, err := s.policyFor(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if err := policy.Check(next, localPart(u.Email), s.Product); err != nil {
 		return err
 	}
 	phc, err := s.Hasher.Hash(ctx, password.Normalize(next))

@@ -142,6 +142,7 @@ func (h *Accounts) login(w http.ResponseWriter, r *http.Request) error {
 	if len(req.Email) > maxEmail {
 		f.add("email", "must have at most 254 characters")
 	}
+	f.checkID("org_id", req.OrgID)
 	if err := f.err(); err != nil {
 		return err
 	}
@@ -161,10 +162,11 @@ func (h *Accounts) refresh(w http.ResponseWriter, r *http.Request) error {
 	}
 	var f fields
 	f.checkToken("refresh_token", req.RefreshToken)
+	f.checkID("org_id", req.OrgID)
 	if err := f.err(); err != nil {
 		return err
 	}
-	tokens, err := h.Sessions.Refresh(r.Context(), req.RefreshToken)
+	tokens, err := h.Sessions.Refresh(r.Context(), req.RefreshToken, req.OrgID)
 	if err != nil {
 		return domainError(err)
 	}

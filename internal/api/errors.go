@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/org"
 	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/problem"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -42,6 +43,34 @@ func domainError(err error) error {
 		return problem.RefreshTokenReused()
 	case errors.Is(err, session.ErrInvalidToken):
 		return problem.InvalidToken(http.StatusUnauthorized, "The refresh token is unknown, expired or revoked.")
+	case errors.Is(err, session.ErrNotMember):
+		return problem.Forbidden("You are not a member of this organization.")
+	case errors.Is(err, session.ErrMFAEnrollmentRequired):
+		return problem.New(http.StatusForbidden, "mfa_enrollment_required",
+			"This organization requires a second factor: enroll one (TOTP, passkey, email or SMS codes) first.")
+	case errors.Is(err, session.ErrMFARequired):
+		return problem.Forbidden("This organization requires a second factor: sign in again with it.")
+	}
+	var field *org.FieldError
+	switch {
+	case errors.As(err, &field):
+		return problem.Validation(problem.FieldError{Field: field.Field, Message: field.Message})
+	case errors.Is(err, org.ErrNotFound):
+		return problem.NotFound()
+	case errors.Is(err, org.ErrForbidden):
+		return problem.Forbidden("You lack the permission for this, or it would grant more than you hold.")
+	case errors.Is(err, org.ErrSlugTaken):
+		return problem.Conflict("An organization with this slug already exists.")
+	case errors.Is(err, org.ErrBuiltinRole):
+		return problem.Conflict("Built-in roles cannot be changed or deleted.")
+	case errors.Is(err, org.ErrLastOwner):
+		return problem.New(http.StatusConflict, "last_owner", "The organization must keep at least one owner.")
+	case errors.Is(err, org.ErrAlreadyMember):
+		return problem.Conflict("You are already a member of this organization.")
+	case errors.Is(err, org.ErrInvalidInvitation):
+		return problem.InvalidToken(http.StatusBadRequest, "The invitation is unknown, already used, revoked or expired.")
+	case errors.Is(err, org.ErrEmailMismatch):
+		return problem.Forbidden("This invitation was sent to another email address, or yours is not verified yet.")
 	}
 	return err
 }

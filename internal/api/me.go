@@ -147,6 +147,14 @@ func (h *Me) revokeOthers(w http.ResponseWriter, r *http.Request, p *Principal) 
 }
 
 func (h *Me) listAudit(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	return auditPage(w, r, func(before int64, limit int) ([]store.AuditEvent, error) {
+		return h.Audit.ListAudit(r.Context(), store.AuditFilter{SubjectID: p.UserID, BeforeSeq: before, Limit: limit})
+	})
+}
+
+// auditPage serves one page of audit events: the cursor is the sequence number of the
+// last event of the previous page.
+func auditPage(w http.ResponseWriter, r *http.Request, fetch func(beforeSeq int64, limit int) ([]store.AuditEvent, error)) error {
 	limit, cursor, err := page(r)
 	if err != nil {
 		return err
@@ -157,14 +165,13 @@ func (h *Me) listAudit(w http.ResponseWriter, r *http.Request, p *Principal) err
 			return problem.Validation(problem.FieldError{Field: "cursor", Message: "is not a valid cursor"})
 		}
 	}
-	events, err := h.Audit.ListAudit(r.Context(), store.AuditFilter{SubjectID: p.UserID, BeforeSeq: before, Limit: limit + 1})
+	events, err := fetch(before, limit+1)
 	if err != nil {
-		return err
+		return domainError(err)
 	}
 	next := ""
 	if len(events) > limit {
-		events = events[:limit]
-		next = strconv.FormatInt(events[limit-1].Seq, 10)
+		events, next = events[:limit], strconv.FormatInt(events[limit-1].Seq, 10)
 	}
 	items := make([]AuditEvent, len(events))
 	for i := range events {

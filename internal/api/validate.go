@@ -119,3 +119,31 @@ func page(r *http.Request) (limit int, cursor string, err error) {
 	}
 	return limit, cursor, nil
 }
+
+// checkID validates an optional id's form: ids are UUIDs.
+func (f *fields) checkID(field, v string) {
+	if v != "" && !validID(v) {
+		f.add(field, "is not a valid id")
+	}
+}
+
+// validID reports whether s looks like a UUID (what every id here is).
+func validID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}

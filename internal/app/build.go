@@ -8,6 +8,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/api"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/org"
 	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
@@ -67,11 +68,15 @@ func (a *App) build(ctx context.Context) error {
 		Composer: composer, Outbox: sender, Issuer: cfg.Issuer, Product: cfg.ProductName,
 		RequireVerifiedEmail: cfg.RequireVerifiedEmail, Now: a.now,
 	}, a.registry)
+	orgs := &org.Service{Store: a.db, Composer: composer, Outbox: sender, Issuer: cfg.Issuer, Now: a.now, CacheTTL: cfg.SessionCacheTTL}
+	sessions.Scoper = orgs
+	accounts.OrgPolicy = orgs
 	auth := &api.Authenticator{Access: access, Sessions: sessions}
 
 	(&api.System{Database: a.db, Gatherer: a.registry}).Mount(a.router)
 	api.MountJWKS(a.router, km)
 	(&api.Accounts{Accounts: accounts, Sessions: sessions, Auth: auth}).Mount(a.router)
 	(&api.Me{Accounts: accounts, Sessions: sessions, Audit: a.db, Auth: auth}).Mount(a.router)
+	(&api.Orgs{Orgs: orgs, Auth: auth}).Mount(a.router)
 	return nil
 }

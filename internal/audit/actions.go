@@ -30,3 +30,18 @@ const (
 	KeyGenerated          Action = "key.generated"
 	KeyRotated            Action = "key.rotated"
 )
+
+// Organization events.
+const (
+	OrgCreated            Action = "org.created"
+	OrgUpdated            Action = "org.updated"
+	OrgDeleted            Action = "org.deleted"
+	OrgPolicyChanged      Action = "org.policy.changed"
+	OrgMemberInvited      Action = "org.member.invited"
+	OrgInvitationRevoked  Action = "org.invitation.revoked"
+	OrgMemberJoined       Action = "org.member.joined"
+	OrgMemberRemoved      Action = "org.member.removed"
+	OrgMemberRolesChanged Action = "org.member.roles_changed"
+	OrgRoleDefined        Action = "org.role.defined"
+	OrgRoleDeleted        Action = "org.role.deleted"
+)

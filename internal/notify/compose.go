@@ -27,6 +27,7 @@ const (
 	VerifyEmail     = "verify_email"
 	PasswordReset   = "password_reset"
 	PasswordChanged = "password_changed"
+	Invitation      = "invitation"
 )
 
 // Composer renders the embedded templates. Text and HTML parts come from the same file;

@@ -57,6 +57,7 @@ type Service struct {
 	AbsoluteTTL time.Duration // a session ends this long after it started, whatever happens
 	Now         func() time.Time
 	Cache       *LiveCache
+	Scoper      Scoper // decides organization scopes; nil refuses every org_id
 
 	refreshes *prometheus.CounterVec
 }
@@ -77,22 +78,35 @@ func NewService(s *Service, reg prometheus.Registerer) *Service {
 func (s *Service) Start(ctx context.Context, q store.Queries, userID string, amr []string, orgID string, dev Device) (*Tokens, error) {
 	now := s.Now()
 	sess := &store.Session{
-		ID: uuid.Must(uuid.NewV7()).String(), UserID: userID, OrgID: orgID, AMR: amr,
+		ID: uuid.Must(uuid.NewV7()).String(), UserID: userID, AMR: amr,
 		IP: dev.IP, UserAgent: dev.UserAgent, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.AbsoluteTTL),
+	}
+	var sc *OrgScope
+	if orgID != "" {
+		var err error
+		if sc, err = s.scope(ctx, q, sess, orgID); err != nil {
+			return nil, err
+		}
+		sess.OrgID = orgID
+		limit(sess, sc, now)
 	}
 	if err := q.CreateSession(ctx, sess); err != nil {
 		return nil, err
 	}
-	return s.issue(ctx, q, sess)
+	return s.issue(ctx, q, sess, sc)
 }
 
-// issue stores a new refresh token for sess and signs an access token.
-func (s *Service) issue(ctx context.Context, q store.Queries, sess *store.Session) (*Tokens, error) {
+// issue stores a new refresh token for sess and signs an access token carrying scope.
+func (s *Service) issue(ctx context.Context, q store.Queries, sess *store.Session, sc *OrgScope) (*Tokens, error) {
 	refresh, hash := token.NewOpaque()
 	if err := q.CreateRefreshToken(ctx, &store.RefreshToken{Hash: hash, SessionID: sess.ID, CreatedAt: s.Now()}); err != nil {
 		return nil, err
 	}
-	access, ttl, err := s.Access.Issue(token.Subject{UserID: sess.UserID, SessionID: sess.ID, AMR: sess.AMR, OrgID: sess.OrgID})
+	sub := token.Subject{UserID: sess.UserID, SessionID: sess.ID, AMR: sess.AMR}
+	if sc != nil {
+		sub.OrgID, sub.Roles, sub.Permissions = sc.OrgID, sc.Roles, sc.Permissions
+	}
+	access, ttl, err := s.Access.Issue(sub)
 	if err != nil {
 		return nil, err
 	}
@@ -101,8 +115,10 @@ func (s *Service) issue(ctx context.Context, q store.Queries, sess *store.Sessio
 
 // Refresh exchanges a refresh token for new tokens, rotating it. A token that was already
 // used revokes its session (and ErrReused is returned); of two concurrent exchanges of one
-// token exactly one succeeds.
-func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Tokens, error) {
+// token exactly one succeeds. A non-empty orgID switches the session's organization; the
+// roles and permissions of the current one are read afresh, and a session whose user
+// left its organization continues unscoped.
+func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tokens, error) {
 	hash := token.Hash(refreshToken)
 	var out *Tokens
 	var reused string // the session revoked for reuse
@@ -123,13 +139,18 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Tokens, er
 			if !sess.Live(now, s.IdleTTL) {
 				return ErrInvalidToken
 			}
+			// Decide the scope before using the token: a refused switch leaves it valid.
+			sc, err := s.rescope(ctx, q, sess, orgID, now)
+			if err != nil {
+				return err
+			}
 			err = q.UseRefreshToken(ctx, hash, now)
 			if err == nil {
 				if err := q.TouchSession(ctx, sess.ID, now); err != nil {
 					return err
 				}
 				sess.LastSeenAt = now
-				out, err = s.issue(ctx, q, sess)
+				out, err = s.issue(ctx, q, sess, sc)
 				return err
 			}
 			if !errors.Is(err, store.ErrConflict) {
@@ -155,10 +176,41 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*Tokens, er
 	case errors.Is(err, ErrInvalidToken):
 		s.refreshes.WithLabelValues("invalid").Inc()
 		return nil, err
+	case IsRefusal(err):
+		s.refreshes.WithLabelValues("forbidden").Inc()
+		return nil, err
 	case err != nil:
 		s.refreshes.WithLabelValues("error").Inc()
 		return nil, fmt.Errorf("session: refresh: %w", err)
 	}
 	s.refreshes.WithLabelValues("succeeded").Inc()
 	return out, nil
+}
+
+// rescope works out the organization scope of a refreshed session and stores any change.
+func (s *Service) rescope(ctx context.Context, q store.Queries, sess *store.Session, orgID string, now time.Time) (*OrgScope, error) {
+	switch {
+	case orgID != "" && orgID != sess.OrgID: // a switch: the user must qualify now
+		sc, err := s.scope(ctx, q, sess, orgID)
+		if err != nil {
+			return nil, err
+		}
+		sess.OrgID = orgID
+		limit(sess, sc, now)
+		if !sess.Live(now, s.IdleTTL) {
+			return nil, ErrInvalidToken
+		}
+		return sc, q.SetSessionOrg(ctx, sess.ID, sess.OrgID, sess.ExpiresAt)
+	case sess.OrgID != "": // the current org: read roles afresh; drop it if no longer allowed
+		sc, err := s.scope(ctx, q, sess, sess.OrgID)
+		if err == nil {
+			return sc, nil
+		}
+		if !IsRefusal(err) {
+			return nil, err
+		}
+		sess.OrgID = ""
+		return nil, q.SetSessionOrg(ctx, sess.ID, "", sess.ExpiresAt)
+	}
+	return nil, nil
 }

@@ -31,6 +31,8 @@ type Sessions interface {
 	SessionByID(ctx context.Context, id string) (*Session, error)
 	// ListSessions returns the user's unrevoked, unexpired sessions, newest first.
 	ListSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
+	// SetSessionOrg scopes a session to an organization ("" for none) with a new end.
+	SetSessionOrg(ctx context.Context, id, orgID string, expiresAt time.Time) error
 	// TouchSession sets last_seen_at.
 	TouchSession(ctx context.Context, id string, now time.Time) error
 	// RevokeSession revokes one session; ErrNotFound when it is unknown or already revoked.

@@ -25,6 +25,7 @@ type Queries interface {
 	Audit
 	Outbox
 	OneTimeTokens
+	Orgs
 }
 
 // Store is a backend: Queries plus transactions and lifecycle.

@@ -54,6 +54,10 @@ func (q queries) ListSessions(ctx context.Context, userID string, now time.Time)
 	return out, rows.Err()
 }
 
+func (q queries) SetSessionOrg(ctx context.Context, id, orgID string, expiresAt time.Time) error {
+	return affected(q.w.ExecContext(ctx, `UPDATE sessions SET org_id = $1, expires_at = $2 WHERE id = $3`, orgID, ts(expiresAt), id))
+}
+
 func (q queries) TouchSession(ctx context.Context, id string, now time.Time) error {
 	_, err := q.w.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND last_seen_at < $1`, ts(now), id)
 	if err != nil {

@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 		{"AuditChain", testAuditChain},
 		{"AuditConcurrentAppends", testAuditConcurrent},
 		{"TxRollback", testTxRollback},
+		{"Orgs", testOrgs},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,154 @@
+package org
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/token"
+)
+
+// Invite emails an invitation to join with the given roles, which may not grant more than
+// the inviter holds. A newer invitation to the same address voids the older.
+func (s *Service) Invite(ctx context.Context, callerID, orgID, email string, roles []string) (*store.Invitation, error) {
+	if _, err := s.require(ctx, orgID, callerID, PermMembersInvite); err != nil {
+		return nil, err
+	}
+	var inv *store.Invitation
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		caller, err := s.requireTx(ctx, q, orgID, callerID, PermMembersInvite)
+		if err != nil {
+			return err
+		}
+		grant, err := s.checkRoles(ctx, q, orgID, roles)
+		if err != nil {
+			return err
+		}
+		if !caller.set.Covers(grant) {
+			return ErrForbidden
+		}
+		o, err := s.orgByID(ctx, q, orgID)
+		if err != nil {
+			return err
+		}
+		inviter, err := q.UserByID(ctx, callerID)
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		tok, hash := token.NewOpaque()
+		inv = &store.Invitation{ID: uuid.Must(uuid.NewV7()).String(), OrgID: orgID, Email: strings.TrimSpace(email), Roles: roles,
+			TokenHash: hash, InvitedBy: callerID, CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
+		if err := q.CreateInvitation(ctx, inv); err != nil {
+			return err
+		}
+		inviterName := inviter.Name
+		if inviterName == "" {
+			inviterName = inviter.Email
+		}
+		msg, err := s.Composer.Email(notify.Invitation, inv.Email, notify.Data{"Org": o.Name, "Inviter": inviterName,
+			"Link": s.Issuer + "/invitations/accept?token=" + url.QueryEscape(tok)})
+		if err != nil {
+			return err
+		}
+		if err := notify.Enqueue(ctx, q, msg, now); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberInvited, ActorID: callerID, OrgID: orgID, TargetType: "invitation",
+			TargetID: inv.ID, Time: now, Details: map[string]any{"email": inv.Email, "roles": roles}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.Outbox.Wake()
+	return inv, nil
+}
+
+// Invitations lists pending invitations (the caller needs members:invite).
+func (s *Service) Invitations(ctx context.Context, userID, orgID, after string, limit int) ([]store.Invitation, error) {
+	if _, err := s.require(ctx, orgID, userID, PermMembersInvite); err != nil {
+		return nil, err
+	}
+	return s.Store.ListInvitations(ctx, orgID, after, limit)
+}
+
+// RevokeInvitation withdraws a pending invitation.
+func (s *Service) RevokeInvitation(ctx context.Context, userID, orgID, id string) error {
+	if _, err := s.require(ctx, orgID, userID, PermMembersInvite); err != nil {
+		return err
+	}
+	return s.Store.InTx(ctx, func(q store.Queries) error {
+		now := s.Now()
+		if err := q.RevokeInvitation(ctx, orgID, id, now); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return ErrNotFound
+			}
+			return err
+		}
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgInvitationRevoked, ActorID: userID, OrgID: orgID, TargetType: "invitation", TargetID: id, Time: now})
+	})
+}
+
+// Accept makes the signed-in user a member with the invitation's roles. Their email must be
+// verified and match the invitation's address.
+func (s *Service) Accept(ctx context.Context, userID, tok string) (*store.Invitation, error) {
+	hash := token.Hash(tok)
+	var inv *store.Invitation
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		now := s.Now()
+		peek, err := q.PeekInvitation(ctx, hash, now)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrInvalidInvitation
+		}
+		if err != nil {
+			return err
+		}
+		u, err := q.UserByID(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if !u.EmailVerified || !strings.EqualFold(u.Email, peek.Email) {
+			return ErrEmailMismatch // the invitation stays usable by its addressee
+		}
+		if _, err := q.MemberOf(ctx, peek.OrgID, userID); err == nil {
+			return ErrAlreadyMember
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if inv, err = q.AcceptInvitation(ctx, hash, now); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return ErrInvalidInvitation
+			}
+			return err
+		}
+		// Roles deleted since the invitation was sent are not granted.
+		var roles []string
+		for _, r := range inv.Roles {
+			if IsBuiltinRole(r) {
+				roles = append(roles, r)
+			} else if _, err := q.RoleByName(ctx, inv.OrgID, r); err == nil {
+				roles = append(roles, r)
+			}
+		}
+		if len(roles) == 0 {
+			roles = []string{RoleMember}
+		}
+		inv.Roles = roles
+		if err := q.AddMember(ctx, &store.Member{OrgID: inv.OrgID, UserID: userID, Roles: roles, JoinedAt: now}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberJoined, ActorID: userID, OrgID: inv.OrgID, TargetType: "user",
+			TargetID: userID, Time: now, Details: map[string]any{"invitation": inv.ID, "roles": roles}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.forget(inv.OrgID, userID)
+	return inv, nil
+}

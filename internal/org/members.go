@@ -1,0 +1,149 @@
+package org
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Members lists the org's members (the caller needs members:read).
+func (s *Service) Members(ctx context.Context, userID, orgID, after string, limit int) ([]store.Member, error) {
+	if _, err := s.require(ctx, orgID, userID, PermMembersRead); err != nil {
+		return nil, err
+	}
+	return s.Store.ListMembers(ctx, orgID, after, limit)
+}
+
+// checkRoles validates role names against the org's roles and returns the set they grant.
+func (s *Service) checkRoles(ctx context.Context, q store.Queries, orgID string, roles []string) (Set, error) {
+	if len(roles) == 0 {
+		return Set{}, &FieldError{"roles", "must name at least one role"}
+	}
+	custom := map[string][]string{}
+	seen := map[string]bool{}
+	for _, r := range roles {
+		if seen[r] {
+			return Set{}, &FieldError{"roles", "must not repeat a role"}
+		}
+		seen[r] = true
+		if IsBuiltinRole(r) {
+			continue
+		}
+		if !ValidRoleName(r) {
+			return Set{}, &FieldError{"roles", "contains an invalid role name"}
+		}
+		role, err := q.RoleByName(ctx, orgID, r)
+		if errors.Is(err, store.ErrNotFound) {
+			return Set{}, &FieldError{"roles", "contains a role that does not exist: " + r}
+		}
+		if err != nil {
+			return Set{}, err
+		}
+		custom[r] = role.Permissions
+	}
+	return resolve(roles, custom), nil
+}
+
+// SetRoles replaces a member's roles. The caller needs members:update, must hold
+// everything both the old and the new roles grant (no escalation, no acting on someone
+// more powerful), and cannot demote the last owner.
+func (s *Service) SetRoles(ctx context.Context, callerID, orgID, userID string, roles []string) (*store.Member, error) {
+	if _, err := s.require(ctx, orgID, callerID, PermMembersUpdate); err != nil {
+		return nil, err
+	}
+	var out *store.Member
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := s.lock(ctx, q, orgID); err != nil {
+			return err
+		}
+		caller, err := s.requireTx(ctx, q, orgID, callerID, PermMembersUpdate)
+		if err != nil {
+			return err
+		}
+		target, err := s.load(ctx, q, orgID, userID)
+		if err != nil {
+			return err
+		}
+		if target.member == nil {
+			return ErrNotFound
+		}
+		grant, err := s.checkRoles(ctx, q, orgID, roles)
+		if err != nil {
+			return err
+		}
+		if !caller.set.Covers(grant) || !caller.set.Covers(target.set) {
+			return ErrForbidden
+		}
+		if slices.Contains(target.member.Roles, RoleOwner) && !slices.Contains(roles, RoleOwner) {
+			if err := s.notLastOwner(ctx, q, orgID); err != nil {
+				return err
+			}
+		}
+		if err := q.SetMemberRoles(ctx, orgID, userID, roles); err != nil {
+			return err
+		}
+		out = target.member
+		out.Roles = roles
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberRolesChanged, ActorID: callerID, OrgID: orgID, TargetType: "user",
+			TargetID: userID, Time: s.Now(), Details: map[string]any{"from": target.member.Roles, "to": roles}})
+	})
+	s.forget(orgID, userID)
+	return out, err
+}
+
+func (s *Service) notLastOwner(ctx context.Context, q store.Queries, orgID string) error {
+	n, err := q.CountMembersWithRole(ctx, orgID, RoleOwner)
+	if err != nil {
+		return err
+	}
+	if n <= 1 {
+		return ErrLastOwner
+	}
+	return nil
+}
+
+// Remove takes a member out of the org. Anyone may leave; removing someone else needs
+// members:remove and holding everything they hold. The last owner can do neither.
+func (s *Service) Remove(ctx context.Context, callerID, orgID, userID string) error {
+	perm := PermMembersRemove
+	if callerID == userID {
+		perm = "" // leaving
+	}
+	if _, err := s.require(ctx, orgID, callerID, perm); err != nil {
+		return err
+	}
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := s.lock(ctx, q, orgID); err != nil {
+			return err
+		}
+		caller, err := s.requireTx(ctx, q, orgID, callerID, perm)
+		if err != nil {
+			return err
+		}
+		target, err := s.load(ctx, q, orgID, userID)
+		if err != nil {
+			return err
+		}
+		if target.member == nil {
+			return ErrNotFound
+		}
+		if !caller.set.Covers(target.set) {
+			return ErrForbidden
+		}
+		if slices.Contains(target.member.Roles, RoleOwner) {
+			if err := s.notLastOwner(ctx, q, orgID); err != nil {
+				return err
+			}
+		}
+		if err := q.RemoveMember(ctx, orgID, userID); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberRemoved, ActorID: callerID, OrgID: orgID, TargetType: "user",
+			TargetID: userID, Time: s.Now(), Details: map[string]any{"roles": target.member.Roles, "left": callerID == userID}})
+	})
+	s.forget(orgID, userID)
+	return err
+}

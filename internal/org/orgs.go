@@ -1,0 +1,216 @@
+package org
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Policy is an organization's security policy.
+type Policy struct {
+	RequireMFA        bool
+	SessionTTLSeconds int
+	PasswordMinLength int
+}
+
+func checkName(name string) error {
+	if n := len([]rune(strings.TrimSpace(name))); n == 0 || n > 200 {
+		return &FieldError{"name", "must have 1 to 200 characters"}
+	}
+	return nil
+}
+
+func checkSlug(slug string) error {
+	if !ValidSlug(slug) {
+		return &FieldError{"slug", "must match ^[a-z0-9][a-z0-9-]{1,62}$"}
+	}
+	return nil
+}
+
+// Create makes an organization; the creator becomes its owner.
+func (s *Service) Create(ctx context.Context, userID, name, slug string) (*store.Org, error) {
+	if err := errors.Join(checkName(name), checkSlug(slug)); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	o := &store.Org{ID: uuid.Must(uuid.NewV7()).String(), Name: strings.TrimSpace(name), Slug: slug, CreatedAt: now, UpdatedAt: now}
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := q.CreateOrg(ctx, o); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return ErrSlugTaken
+			}
+			return err
+		}
+		if err := q.AddMember(ctx, &store.Member{OrgID: o.ID, UserID: userID, Roles: []string{RoleOwner}, JoinedAt: now}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgCreated, ActorID: userID, OrgID: o.ID, TargetType: "org", TargetID: o.ID,
+			Time: now, Details: map[string]any{"slug": slug}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// List returns the caller's organizations with their roles there.
+func (s *Service) List(ctx context.Context, userID, after string, limit int) ([]store.MemberOrg, error) {
+	return s.Store.ListUserOrgs(ctx, userID, after, limit)
+}
+
+// Get returns an organization the caller may read.
+func (s *Service) Get(ctx context.Context, userID, orgID string) (*store.Org, error) {
+	if _, err := s.require(ctx, orgID, userID, PermOrgRead); err != nil {
+		return nil, err
+	}
+	return s.orgByID(ctx, s.Store, orgID)
+}
+
+func (s *Service) orgByID(ctx context.Context, q store.Queries, orgID string) (*store.Org, error) {
+	o, err := q.OrgByID(ctx, orgID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	return o, err
+}
+
+// Update renames an organization or changes its slug.
+func (s *Service) Update(ctx context.Context, userID, orgID string, name, slug *string) (*store.Org, error) {
+	if name != nil {
+		if err := checkName(*name); err != nil {
+			return nil, err
+		}
+	}
+	if slug != nil {
+		if err := checkSlug(*slug); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := s.require(ctx, orgID, userID, PermOrgUpdate); err != nil {
+		return nil, err
+	}
+	var out *store.Org
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := s.lock(ctx, q, orgID); err != nil {
+			return err
+		}
+		if _, err := s.requireTx(ctx, q, orgID, userID, PermOrgUpdate); err != nil {
+			return err
+		}
+		o, err := s.orgByID(ctx, q, orgID)
+		if err != nil {
+			return err
+		}
+		changed := map[string]any{}
+		if name != nil && strings.TrimSpace(*name) != o.Name {
+			o.Name, changed["name"] = strings.TrimSpace(*name), strings.TrimSpace(*name)
+		}
+		if slug != nil && *slug != o.Slug {
+			o.Slug, changed["slug"] = *slug, *slug
+		}
+		o.UpdatedAt = s.Now()
+		if err := q.UpdateOrg(ctx, o); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return ErrSlugTaken
+			}
+			return err
+		}
+		out = o
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgUpdated, ActorID: userID, OrgID: orgID, TargetType: "org", TargetID: orgID,
+			Time: o.UpdatedAt, Details: changed})
+	})
+	return out, err
+}
+
+// Delete removes an organization with its memberships, invitations, roles and policy in
+// one transaction. Audit rows stay.
+func (s *Service) Delete(ctx context.Context, userID, orgID string) error {
+	if _, err := s.require(ctx, orgID, userID, PermOrgDelete); err != nil {
+		return err
+	}
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := s.lock(ctx, q, orgID); err != nil {
+			return err
+		}
+		if _, err := s.requireTx(ctx, q, orgID, userID, PermOrgDelete); err != nil {
+			return err
+		}
+		if err := q.DeleteOrg(ctx, orgID); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgDeleted, ActorID: userID, OrgID: orgID, TargetType: "org", TargetID: orgID, Time: s.Now()})
+	})
+	s.forget(orgID, "")
+	return err
+}
+
+// GetPolicy returns the org's policy.
+func (s *Service) GetPolicy(ctx context.Context, userID, orgID string) (*Policy, error) {
+	o, err := s.Get(ctx, userID, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return &Policy{RequireMFA: o.RequireMFA, SessionTTLSeconds: o.SessionTTLSeconds, PasswordMinLength: o.PasswordMinLength}, nil
+}
+
+// SetPolicy replaces the org's policy.
+func (s *Service) SetPolicy(ctx context.Context, userID, orgID string, p Policy) (*Policy, error) {
+	switch {
+	case p.SessionTTLSeconds < 0 || (p.SessionTTLSeconds > 0 && p.SessionTTLSeconds < 300) || p.SessionTTLSeconds > 90*24*3600:
+		return nil, &FieldError{"session_ttl_seconds", "must be 0 (no limit) or from 300 to 7776000"}
+	case p.PasswordMinLength < 0 || (p.PasswordMinLength > 0 && p.PasswordMinLength < 8) || p.PasswordMinLength > 128:
+		return nil, &FieldError{"password_min_length", "must be 0 (the instance default) or from 8 to 128"}
+	}
+	if _, err := s.require(ctx, orgID, userID, PermPolicyManage); err != nil {
+		return nil, err
+	}
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := s.lock(ctx, q, orgID); err != nil {
+			return err
+		}
+		if _, err := s.requireTx(ctx, q, orgID, userID, PermPolicyManage); err != nil {
+			return err
+		}
+		o, err := s.orgByID(ctx, q, orgID)
+		if err != nil {
+			return err
+		}
+		o.RequireMFA, o.SessionTTLSeconds, o.PasswordMinLength, o.UpdatedAt = p.RequireMFA, p.SessionTTLSeconds, p.PasswordMinLength, s.Now()
+		if err := q.UpdateOrg(ctx, o); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgPolicyChanged, ActorID: userID, OrgID: orgID, TargetType: "org", TargetID: orgID,
+			Time: o.UpdatedAt, Details: map[string]any{"require_mfa": p.RequireMFA, "session_ttl_seconds": p.SessionTTLSeconds,
+				"password_min_length": p.PasswordMinLength}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Check answers whether user holds permission in the org (the caller needs members:read).
+// A user who is not a member holds nothing.
+func (s *Service) Check(ctx context.Context, callerID, orgID, userID, permission string) (bool, error) {
+	if _, err := s.require(ctx, orgID, callerID, PermMembersRead); err != nil {
+		return false, err
+	}
+	c, err := s.access(ctx, orgID, userID)
+	if err != nil {
+		return false, err
+	}
+	return c.member != nil && c.set.Has(permission), nil
+}
+
+// Audit lists the org's audit events (the caller needs audit:read).
+func (s *Service) Audit(ctx context.Context, userID, orgID string, beforeSeq int64, limit int) ([]store.AuditEvent, error) {
+	if _, err := s.require(ctx, orgID, userID, PermAuditRead); err != nil {
+		return nil, err
+	}
+	return s.Store.ListAudit(ctx, store.AuditFilter{OrgID: orgID, BeforeSeq: beforeSeq, Limit: limit})
+}

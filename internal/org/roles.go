@@ -1,0 +1,143 @@
+package org
+
+import (
+	"context"
+	"errors"
+	"sort"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// RoleInfo describes a role of an org.
+type RoleInfo struct {
+	Name        string
+	Permissions []string
+	Builtin     bool
+}
+
+// builtinRoleInfo lists the built-in roles with their permissions.
+func builtinRoleInfo() []RoleInfo {
+	owner := resolve([]string{RoleOwner}, nil).List(nil)
+	admin := resolve([]string{RoleAdmin}, nil).List(nil)
+	return []RoleInfo{
+		{Name: RoleOwner, Permissions: owner, Builtin: true},
+		{Name: RoleAdmin, Permissions: admin, Builtin: true},
+		{Name: RoleMember, Permissions: []string{PermMembersRead, PermOrgRead}, Builtin: true},
+	}
+}
+
+// Roles lists built-in and custom roles (the caller needs roles:read).
+func (s *Service) Roles(ctx context.Context, userID, orgID string) ([]RoleInfo, error) {
+	if _, err := s.require(ctx, orgID, userID, PermRolesRead); err != nil {
+		return nil, err
+	}
+	custom, err := s.Store.ListRoles(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	out := builtinRoleInfo()
+	for _, r := range custom {
+		out = append(out, RoleInfo{Name: r.Name, Permissions: r.Permissions})
+	}
+	return out, nil
+}
+
+// PutRole defines or redefines a custom role. The caller needs roles:manage and must hold
+// every permission the role bundles.
+func (s *Service) PutRole(ctx context.Context, userID, orgID, name string, perms []string) (*RoleInfo, error) {
+	if IsBuiltinRole(name) {
+		if _, err := s.require(ctx, orgID, userID, PermRolesManage); err != nil {
+			return nil, err
+		}
+		return nil, ErrBuiltinRole
+	}
+	if !ValidRoleName(name) {
+		return nil, &FieldError{"name", "must match ^[a-z][a-z0-9_-]{0,62}$"}
+	}
+	seen := map[string]bool{}
+	clean := []string{}
+	for _, p := range perms {
+		if !ValidPermission(p) {
+			return nil, &FieldError{"permissions", "contains an unknown permission: use built-in ones or app:..."}
+		}
+		if !seen[p] {
+			seen[p] = true
+			clean = append(clean, p)
+		}
+	}
+	if len(clean) > 100 {
+		return nil, &FieldError{"permissions", "must have at most 100 permissions"}
+	}
+	sort.Strings(clean)
+	if _, err := s.require(ctx, orgID, userID, PermRolesManage); err != nil {
+		return nil, err
+	}
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := s.lock(ctx, q, orgID); err != nil {
+			return err
+		}
+		caller, err := s.requireTx(ctx, q, orgID, userID, PermRolesManage)
+		if err != nil {
+			return err
+		}
+		if !caller.set.Covers(resolve([]string{name}, map[string][]string{name: clean})) {
+			return ErrForbidden
+		}
+		// Redefining a role that members hold changes what they hold: the caller must also
+		// cover what the role granted before.
+		if old, err := q.RoleByName(ctx, orgID, name); err == nil {
+			if !caller.set.Covers(resolve([]string{name}, map[string][]string{name: old.Permissions})) {
+				return ErrForbidden
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		now := s.Now()
+		if err := q.PutRole(ctx, &store.Role{OrgID: orgID, Name: name, Permissions: clean, CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgRoleDefined, ActorID: userID, OrgID: orgID, TargetType: "role", TargetID: name,
+			Time: now, Details: map[string]any{"permissions": clean}})
+	})
+	s.forget(orgID, "")
+	if err != nil {
+		return nil, err
+	}
+	return &RoleInfo{Name: name, Permissions: clean}, nil
+}
+
+// DeleteRole removes a custom role from the org and from every member holding it.
+func (s *Service) DeleteRole(ctx context.Context, userID, orgID, name string) error {
+	if _, err := s.require(ctx, orgID, userID, PermRolesManage); err != nil {
+		return err
+	}
+	if IsBuiltinRole(name) {
+		return ErrBuiltinRole
+	}
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		if err := s.lock(ctx, q, orgID); err != nil {
+			return err
+		}
+		caller, err := s.requireTx(ctx, q, orgID, userID, PermRolesManage)
+		if err != nil {
+			return err
+		}
+		old, err := q.RoleByName(ctx, orgID, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if !caller.set.Covers(resolve([]string{name}, map[string][]string{name: old.Permissions})) {
+			return ErrForbidden
+		}
+		if err := q.DeleteRole(ctx, orgID, name); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgRoleDeleted, ActorID: userID, OrgID: orgID, TargetType: "role", TargetID: name, Time: s.Now()})
+	})
+	s.forget(orgID, "")
+	return err
+}

@@ -1,0 +1,173 @@
+package org
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+var (
+	// ErrNotFound: the organization (or something under it) does not exist, or the caller
+	// is not a member; the two are deliberately indistinguishable.
+	ErrNotFound = errors.New("org: not found")
+	// ErrForbidden: a member lacking the permission, or a grant beyond the caller's own.
+	ErrForbidden = errors.New("org: forbidden")
+	// ErrSlugTaken: another organization has the slug.
+	ErrSlugTaken = errors.New("org: slug taken")
+	// ErrBuiltinRole: built-in roles cannot be changed or deleted.
+	ErrBuiltinRole = errors.New("org: built-in roles are read-only")
+	// ErrLastOwner: the change would leave the organization without an owner.
+	ErrLastOwner = errors.New("org: last owner")
+	// ErrAlreadyMember: the user is already a member.
+	ErrAlreadyMember = errors.New("org: already a member")
+	// ErrInvalidInvitation: an invitation token that is unknown, used, revoked or expired.
+	ErrInvalidInvitation = errors.New("org: invalid invitation")
+	// ErrEmailMismatch: the invitation was sent to another (or an unverified) address.
+	ErrEmailMismatch = errors.New("org: invitation is for another email address")
+)
+
+// FieldError is an invalid input field.
+type FieldError struct{ Field, Message string }
+
+func (e *FieldError) Error() string { return "org: " + e.Field + " " + e.Message }
+
+// InvitationTTL is how long an invitation can be accepted.
+const InvitationTTL = 7 * 24 * time.Hour
+
+// Service runs organization operations.
+type Service struct {
+	Store    store.Store
+	Composer *notify.Composer
+	Outbox   interface{ Wake() }
+	Issuer   string
+	Now      func() time.Time
+	// CacheTTL bounds how long a member's resolved permissions are reused (≤ 5 s).
+	CacheTTL time.Duration
+
+	mu      sync.Mutex
+	cache   map[memberKey]cached
+	sweepAt time.Time
+}
+
+type memberKey struct{ org, user string }
+
+type cached struct {
+	member *store.Member // nil: not a member
+	set    Set
+	known  []string // app permissions defined by the org's custom roles
+	at     time.Time
+}
+
+// access resolves the caller's membership and permissions in the org, through the cache.
+func (s *Service) access(ctx context.Context, orgID, userID string) (cached, error) {
+	now := s.Now()
+	key := memberKey{orgID, userID}
+	s.mu.Lock()
+	c, ok := s.cache[key]
+	s.mu.Unlock()
+	if ok && now.Sub(c.at) < s.CacheTTL {
+		return c, nil
+	}
+	c, err := s.load(ctx, s.Store, orgID, userID)
+	if err != nil {
+		return cached{}, err
+	}
+	c.at = now
+	s.mu.Lock()
+	if s.cache == nil {
+		s.cache = map[memberKey]cached{}
+	}
+	if now.After(s.sweepAt) {
+		for k, v := range s.cache {
+			if now.Sub(v.at) >= s.CacheTTL {
+				delete(s.cache, k)
+			}
+		}
+		s.sweepAt = now.Add(time.Minute)
+	}
+	if s.CacheTTL > 0 {
+		s.cache[key] = c
+	}
+	s.mu.Unlock()
+	return c, nil
+}
+
+// load reads a membership and the org's custom roles through q.
+func (s *Service) load(ctx context.Context, q store.Queries, orgID, userID string) (cached, error) {
+	m, err := q.MemberOf(ctx, orgID, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return cached{}, nil
+	}
+	if err != nil {
+		return cached{}, err
+	}
+	roles, err := q.ListRoles(ctx, orgID)
+	if err != nil {
+		return cached{}, err
+	}
+	custom := make(map[string][]string, len(roles))
+	var known []string
+	for _, r := range roles {
+		custom[r.Name] = r.Permissions
+		known = append(known, r.Permissions...)
+	}
+	return cached{member: m, set: resolve(m.Roles, custom), known: known}, nil
+}
+
+// forget drops cached permissions of one member, or of the whole org when userID is "".
+func (s *Service) forget(orgID, userID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.cache {
+		if k.org == orgID && (userID == "" || k.user == userID) {
+			delete(s.cache, k)
+		}
+	}
+}
+
+// require returns the caller's access if they are a member holding perm: ErrNotFound for
+// a non-member, ErrForbidden for a member without the permission.
+func (s *Service) require(ctx context.Context, orgID, userID, perm string) (cached, error) {
+	c, err := s.access(ctx, orgID, userID)
+	if err != nil {
+		return cached{}, err
+	}
+	if c.member == nil {
+		return cached{}, ErrNotFound
+	}
+	if perm != "" && !c.set.Has(perm) {
+		return cached{}, ErrForbidden
+	}
+	return c, nil
+}
+
+// requireTx is require without the cache, inside a transaction that changes membership
+// or roles: decisions that grant or take away power are made on current data.
+func (s *Service) requireTx(ctx context.Context, q store.Queries, orgID, userID, perm string) (cached, error) {
+	c, err := s.load(ctx, q, orgID, userID)
+	if err != nil {
+		return cached{}, err
+	}
+	if c.member == nil {
+		return cached{}, ErrNotFound
+	}
+	if perm != "" && !c.set.Has(perm) {
+		return cached{}, ErrForbidden
+	}
+	return c, nil
+}
+
+// lock takes the org's row lock for the transaction; ErrNotFound when it is gone.
+func (s *Service) lock(ctx context.Context, q store.Queries, orgID string) error {
+	if err := q.LockOrg(ctx, orgID, s.Now()); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrNotFound
+		}
+		return err
+	}
+	return nil
+}
