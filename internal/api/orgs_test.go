@@ -1,0 +1,379 @@
+package api_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/testutil/testserver"
+)
+
+// orgUser is a verified user with a session.
+type orgUser struct {
+	email, id string
+	tok       tokens
+}
+
+// verifiedUser registers, verifies the email and logs in.
+func (e *env) verifiedUser(t *testing.T, prefix string) orgUser {
+	t.Helper()
+	email := uniqueEmail(prefix)
+	id := e.register(t, email, goodPassword)
+	tok := e.mail.WaitFor(t, email, "Verify").Token()
+	e.c.Do(t, "POST", "/v1/auth/verify-email", map[string]any{"token": tok}, "").Expect(t, 200)
+	return orgUser{email: email, id: id, tok: e.login(t, email, goodPassword)}
+}
+
+func (e *env) createOrg(t *testing.T, owner orgUser, slug string) string {
+	t.Helper()
+	r := e.c.Do(t, "POST", "/v1/orgs", map[string]any{"name": "Org " + slug, "slug": slug}, owner.tok.Access).Expect(t, 201)
+	return r.Str("id")
+}
+
+// join invites u to org with roles (by inviter) and accepts.
+func (e *env) join(t *testing.T, inviter orgUser, orgID string, u orgUser, roles ...string) {
+	t.Helper()
+	e.c.Do(t, "POST", "/v1/orgs/"+orgID+"/invitations", map[string]any{"email": u.email, "roles": roles}, inviter.tok.Access).Expect(t, 201)
+	tok := e.mail.WaitFor(t, u.email, "invited you").Token()
+	e.c.Do(t, "POST", "/v1/invitations/accept", map[string]any{"token": tok}, u.tok.Access).Expect(t, 200)
+}
+
+func claimsOf(t *testing.T, access string) map[string]any {
+	t.Helper()
+	parts := strings.Split(access, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]any
+	json.Unmarshal(raw, &c)
+	return c
+}
+
+func strs(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
+	}
+	return out
+}
+
+func TestOrganizationLifecycle(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newEnv(t, db(t))
+		owner := e.verifiedUser(t, "owner")
+		slug := "acme-" + strings.TrimSuffix(strings.Split(owner.email, "-")[1], "@example.com")
+		r := e.c.Do(t, "POST", "/v1/orgs", map[string]any{"name": "Acme", "slug": slug}, owner.tok.Access).Expect(t, 201)
+		orgID := r.Str("id")
+		if r.Str("name") != "Acme" || r.Str("slug") != slug || r.Str("created_at") == "" {
+			t.Fatalf("created %s", r.Raw)
+		}
+		e.c.Do(t, "POST", "/v1/orgs", map[string]any{"name": "Other", "slug": slug}, owner.tok.Access).Expect(t, 409, "conflict")
+		e.c.Do(t, "POST", "/v1/orgs", map[string]any{"name": "Bad", "slug": "Bad Slug"}, owner.tok.Access).Expect(t, 422, "validation_failed")
+		e.c.Do(t, "POST", "/v1/orgs", map[string]any{"name": "", "slug": "ok-slug"}, owner.tok.Access).Expect(t, 422, "validation_failed")
+		e.c.Do(t, "POST", "/v1/orgs", map[string]any{"name": "x", "slug": "y-slug"}, "").Expect(t, 401)
+
+		list := e.c.Do(t, "GET", "/v1/orgs", nil, owner.tok.Access).Expect(t, 200)
+		items := list.Body["items"].([]any)
+		if len(items) != 1 || !slices.Equal(strs(items[0].(map[string]any)["roles"]), []string{"owner"}) {
+			t.Fatalf("GET /v1/orgs = %s", list.Raw)
+		}
+		e.c.Do(t, "GET", "/v1/orgs/"+orgID, nil, owner.tok.Access).Expect(t, 200)
+		p := e.c.Do(t, "PATCH", "/v1/orgs/"+orgID, map[string]any{"name": "Acme Inc"}, owner.tok.Access).Expect(t, 200)
+		if p.Str("name") != "Acme Inc" || p.Str("slug") != slug {
+			t.Fatalf("PATCH = %s", p.Raw)
+		}
+
+		// Members, roles, invitation.
+		bob := e.verifiedUser(t, "bob")
+		e.join(t, owner, orgID, bob, "member")
+		members := e.c.Do(t, "GET", "/v1/orgs/"+orgID+"/members", nil, bob.tok.Access).Expect(t, 200)
+		if n := len(members.Body["items"].([]any)); n != 2 {
+			t.Fatalf("members = %s", members.Raw)
+		}
+		for _, it := range members.Body["items"].([]any) {
+			m := it.(map[string]any)
+			for _, k := range []string{"user_id", "email", "name", "roles", "joined_at"} {
+				if _, ok := m[k]; !ok {
+					t.Fatalf("member lacks %s: %v", k, m)
+				}
+			}
+		}
+		// bob, a plain member, may read but not change anything.
+		e.c.Do(t, "PATCH", "/v1/orgs/"+orgID, map[string]any{"name": "Bob's"}, bob.tok.Access).Expect(t, 403, "forbidden")
+		e.c.Do(t, "GET", "/v1/orgs/"+orgID+"/roles", nil, bob.tok.Access).Expect(t, 403, "forbidden")
+		e.c.Do(t, "GET", "/v1/orgs/"+orgID+"/audit", nil, bob.tok.Access).Expect(t, 403, "forbidden")
+		e.c.Do(t, "DELETE", "/v1/orgs/"+orgID, nil, bob.tok.Access).Expect(t, 403, "forbidden")
+
+		roles := e.c.Do(t, "GET", "/v1/orgs/"+orgID+"/roles", nil, owner.tok.Access).Expect(t, 200)
+		if n := len(roles.Body["items"].([]any)); n != 3 {
+			t.Fatalf("roles = %s", roles.Raw)
+		}
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/roles/billing", map[string]any{"permissions": []string{"org:read", "app:invoices:write"}}, owner.tok.Access).Expect(t, 200)
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/roles/admin", map[string]any{"permissions": []string{"org:read"}}, owner.tok.Access).Expect(t, 409, "conflict")
+		e.c.Do(t, "DELETE", "/v1/orgs/"+orgID+"/roles/owner", nil, owner.tok.Access).Expect(t, 409, "conflict")
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/roles/Bad Name", map[string]any{"permissions": []string{}}, owner.tok.Access).Expect(t, 422)
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/roles/x", map[string]any{"permissions": []string{"root:all"}}, owner.tok.Access).Expect(t, 422, "validation_failed")
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/members/"+bob.id+"/roles", map[string]any{"roles": []string{"member", "billing"}}, owner.tok.Access).Expect(t, 200)
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/members/"+bob.id+"/roles", map[string]any{"roles": []string{"nope"}}, owner.tok.Access).Expect(t, 422)
+
+		check := func(user, perm string) bool {
+			r := e.c.Do(t, "POST", "/v1/orgs/"+orgID+"/authz/check", map[string]any{"user_id": user, "permission": perm}, owner.tok.Access).Expect(t, 200)
+			return r.Body["allowed"] == true
+		}
+		if !check(bob.id, "app:invoices:write") || check(bob.id, "members:invite") || !check(owner.id, "org:delete") {
+			t.Fatal("authz check disagrees with roles")
+		}
+		stranger := e.verifiedUser(t, "stranger")
+		if check(stranger.id, "org:read") {
+			t.Fatal("a non-member holds org:read")
+		}
+		e.c.Do(t, "POST", "/v1/orgs/"+orgID+"/authz/check", map[string]any{"user_id": bob.id, "permission": "bogus"}, owner.tok.Access).Expect(t, 422)
+
+		// Org-scoped session: bob logs in to the org.
+		scoped := e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": bob.email, "password": goodPassword, "org_id": orgID}, "").Expect(t, 200)
+		c := claimsOf(t, scoped.Str("access_token"))
+		if c["org_id"] != orgID || !slices.Equal(strs(c["roles"]), []string{"member", "billing"}) ||
+			!slices.Contains(strs(c["permissions"]), "app:invoices:write") || !slices.Contains(strs(c["permissions"]), "members:read") {
+			t.Fatalf("scoped claims = %v", c)
+		}
+		// A role change reaches the token at the next refresh.
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/members/"+bob.id+"/roles", map[string]any{"roles": []string{"member"}}, owner.tok.Access).Expect(t, 200)
+		ref := e.refresh(t, scoped.Str("refresh_token")).Expect(t, 200)
+		if c := claimsOf(t, ref.Str("access_token")); slices.Contains(strs(c["permissions"]), "app:invoices:write") || c["org_id"] != orgID {
+			t.Fatalf("after the role change, claims = %v", c)
+		}
+		// A non-member cannot scope a session to the org, at login or refresh.
+		e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": stranger.email, "password": goodPassword, "org_id": orgID}, "").Expect(t, 403, "forbidden")
+		e.c.Do(t, "POST", "/v1/auth/token/refresh", map[string]any{"refresh_token": stranger.tok.Refresh, "org_id": orgID}, "").Expect(t, 403, "forbidden")
+		e.refresh(t, stranger.tok.Refresh).Expect(t, 200) // the refused switch did not burn the token
+
+		// Removal takes effect on the next refresh: the session continues unscoped.
+		e.c.Do(t, "DELETE", "/v1/orgs/"+orgID+"/members/"+bob.id, nil, owner.tok.Access).Expect(t, 204)
+		after := e.refresh(t, ref.Str("refresh_token")).Expect(t, 200)
+		if c := claimsOf(t, after.Str("access_token")); c["org_id"] != nil || c["roles"] != nil {
+			t.Fatalf("a removed member's token still carries the org: %v", c)
+		}
+		e.c.Do(t, "GET", "/v1/orgs/"+orgID, nil, bob.tok.Access).Expect(t, 404, "not_found")
+
+		// Invitations: list and revoke.
+		carol := e.verifiedUser(t, "carol")
+		inv := e.c.Do(t, "POST", "/v1/orgs/"+orgID+"/invitations", map[string]any{"email": carol.email, "roles": []string{"member"}}, owner.tok.Access).Expect(t, 201)
+		if exp, _ := time.Parse(time.RFC3339, inv.Str("expires_at")); time.Until(exp) < 6*24*time.Hour {
+			t.Fatalf("invitation expires at %s", inv.Str("expires_at"))
+		}
+		pending := e.c.Do(t, "GET", "/v1/orgs/"+orgID+"/invitations", nil, owner.tok.Access).Expect(t, 200)
+		if len(pending.Body["items"].([]any)) != 1 {
+			t.Fatalf("pending = %s", pending.Raw)
+		}
+		carolTok := e.mail.WaitFor(t, carol.email, "invited you").Token()
+		e.c.Do(t, "DELETE", "/v1/orgs/"+orgID+"/invitations/"+inv.Str("id"), nil, owner.tok.Access).Expect(t, 204)
+		e.c.Do(t, "POST", "/v1/invitations/accept", map[string]any{"token": carolTok}, carol.tok.Access).Expect(t, 400, "invalid_token")
+
+		// Org audit.
+		aud := e.c.Do(t, "GET", "/v1/orgs/"+orgID+"/audit?limit=200", nil, owner.tok.Access).Expect(t, 200)
+		var acts []string
+		for _, it := range aud.Body["items"].([]any) {
+			acts = append(acts, it.(map[string]any)["action"].(string))
+		}
+		for _, want := range []string{"org.created", "org.updated", "org.member.invited", "org.member.joined", "org.role.defined",
+			"org.member.roles_changed", "org.member.removed", "org.invitation.revoked"} {
+			if !slices.Contains(acts, want) {
+				t.Errorf("org audit lacks %s: %v", want, acts)
+			}
+		}
+
+		// Delete: everything under the org goes; audit stays.
+		e.c.Do(t, "DELETE", "/v1/orgs/"+orgID, nil, owner.tok.Access).Expect(t, 204)
+		e.c.Do(t, "GET", "/v1/orgs/"+orgID, nil, owner.tok.Access).Expect(t, 404)
+		if n := len(e.c.Do(t, "GET", "/v1/orgs", nil, owner.tok.Access).Expect(t, 200).Body["items"].([]any)); n != 0 {
+			t.Fatalf("%d orgs listed after deletion", n)
+		}
+		if evs, _ := e.srv.App.Store().ListAudit(t.Context(), storeFilterAction("org.created")); len(evs) == 0 {
+			t.Fatal("audit rows went with the org")
+		}
+	})
+}
+
+func TestInvitationRules(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newEnv(t, db(t))
+		owner := e.verifiedUser(t, "iowner")
+		orgID := e.createOrg(t, owner, "inv-"+owner.id[len(owner.id)-8:])
+		admin := e.verifiedUser(t, "iadmin")
+		e.join(t, owner, orgID, admin, "admin")
+
+		// An admin cannot invite an owner; an owner can.
+		target := e.verifiedUser(t, "itarget")
+		e.c.Do(t, "POST", "/v1/orgs/"+orgID+"/invitations", map[string]any{"email": target.email, "roles": []string{"owner"}}, admin.tok.Access).Expect(t, 403, "forbidden")
+		e.c.Do(t, "POST", "/v1/orgs/"+orgID+"/invitations", map[string]any{"email": target.email, "roles": []string{}}, admin.tok.Access).Expect(t, 422)
+		e.c.Do(t, "POST", "/v1/orgs/"+orgID+"/invitations", map[string]any{"email": "bad", "roles": []string{"member"}}, admin.tok.Access).Expect(t, 422)
+
+		// Wrong addressee, and unverified addressee, cannot accept.
+		e.c.Do(t, "POST", "/v1/orgs/"+orgID+"/invitations", map[string]any{"email": target.email, "roles": []string{"member"}}, admin.tok.Access).Expect(t, 201)
+		tok := e.mail.WaitFor(t, target.email, "invited you").Token()
+		other := e.verifiedUser(t, "iother")
+		e.c.Do(t, "POST", "/v1/invitations/accept", map[string]any{"token": tok}, other.tok.Access).Expect(t, 403, "forbidden")
+		unverifiedEmail := uniqueEmail("iunverified")
+		e.register(t, unverifiedEmail, goodPassword)
+		uv := e.login(t, unverifiedEmail, goodPassword)
+		e.c.Do(t, "POST", "/v1/orgs/"+orgID+"/invitations", map[string]any{"email": unverifiedEmail, "roles": []string{"member"}}, admin.tok.Access).Expect(t, 201)
+		uvTok := e.mail.WaitFor(t, unverifiedEmail, "invited you").Token()
+		e.c.Do(t, "POST", "/v1/invitations/accept", map[string]any{"token": uvTok}, uv.Access).Expect(t, 403, "forbidden")
+
+		// The addressee accepts once.
+		acc := e.c.Do(t, "POST", "/v1/invitations/accept", map[string]any{"token": tok}, target.tok.Access).Expect(t, 200)
+		if acc.Str("org_id") != orgID || !slices.Equal(strs(acc.Body["roles"]), []string{"member"}) {
+			t.Fatalf("accept = %s", acc.Raw)
+		}
+		e.c.Do(t, "POST", "/v1/invitations/accept", map[string]any{"token": tok}, target.tok.Access).Expect(t, 400, "invalid_token")
+		e.c.Do(t, "POST", "/v1/invitations/accept", map[string]any{"token": tok}, "").Expect(t, 401)
+	})
+}
+
+func TestInvitationExpires(t *testing.T) {
+	clock := testserver.NewClock()
+	e := newEnv(t, testdbSQLite(t), testserver.WithApp(appClock(clock)), testserver.With("GATEHOUSE_REFRESH_IDLE_TTL", "720h"))
+	owner := e.verifiedUser(t, "xowner")
+	orgID := e.createOrg(t, owner, "exp-org")
+	u := e.verifiedUser(t, "xuser")
+	e.c.Do(t, "POST", "/v1/orgs/"+orgID+"/invitations", map[string]any{"email": u.email, "roles": []string{"member"}}, owner.tok.Access).Expect(t, 201)
+	tok := e.mail.WaitFor(t, u.email, "invited you").Token()
+	clock.Advance(7*24*time.Hour + time.Minute)
+	fresh := e.refresh(t, u.tok.Refresh).Expect(t, 200).Str("access_token")
+	e.c.Do(t, "POST", "/v1/invitations/accept", map[string]any{"token": tok}, fresh).Expect(t, 400, "invalid_token")
+}
+
+func TestNoEscalationAndLastOwner(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newEnv(t, db(t))
+		owner := e.verifiedUser(t, "eowner")
+		orgID := e.createOrg(t, owner, "esc-"+owner.id[len(owner.id)-8:])
+		admin := e.verifiedUser(t, "eadmin")
+		member := e.verifiedUser(t, "emember")
+		e.join(t, owner, orgID, admin, "admin")
+		e.join(t, owner, orgID, member, "member")
+		rolesURL := func(u orgUser) string { return "/v1/orgs/" + orgID + "/members/" + u.id + "/roles" }
+
+		// A member cannot raise their own roles.
+		e.c.Do(t, "PUT", rolesURL(member), map[string]any{"roles": []string{"admin"}}, member.tok.Access).Expect(t, 403, "forbidden")
+		// An admin cannot make anyone an owner, nor touch the owner.
+		e.c.Do(t, "PUT", rolesURL(member), map[string]any{"roles": []string{"owner"}}, admin.tok.Access).Expect(t, 403, "forbidden")
+		e.c.Do(t, "PUT", rolesURL(owner), map[string]any{"roles": []string{"member"}}, admin.tok.Access).Expect(t, 403, "forbidden")
+		e.c.Do(t, "DELETE", "/v1/orgs/"+orgID+"/members/"+owner.id, nil, admin.tok.Access).Expect(t, 403, "forbidden")
+		// A custom role with org:delete is beyond an admin.
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/roles/deleter", map[string]any{"permissions": []string{"org:delete"}}, admin.tok.Access).Expect(t, 403, "forbidden")
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/roles/deleter", map[string]any{"permissions": []string{"org:delete"}}, owner.tok.Access).Expect(t, 200)
+		e.c.Do(t, "PUT", rolesURL(member), map[string]any{"roles": []string{"deleter"}}, admin.tok.Access).Expect(t, 403, "forbidden")
+		e.c.Do(t, "DELETE", "/v1/orgs/"+orgID+"/roles/deleter", nil, admin.tok.Access).Expect(t, 403, "forbidden")
+		// An admin can grant what admins hold.
+		e.c.Do(t, "PUT", rolesURL(member), map[string]any{"roles": []string{"admin"}}, admin.tok.Access).Expect(t, 200)
+		e.c.Do(t, "DELETE", "/v1/orgs/"+orgID, nil, admin.tok.Access).Expect(t, 403, "forbidden")
+
+		// The last owner can neither leave, be removed, nor be demoted.
+		e.c.Do(t, "DELETE", "/v1/orgs/"+orgID+"/members/"+owner.id, nil, owner.tok.Access).Expect(t, 409, "last_owner")
+		e.c.Do(t, "PUT", rolesURL(owner), map[string]any{"roles": []string{"admin"}}, owner.tok.Access).Expect(t, 409, "last_owner")
+		// With a second owner, the first may step down.
+		e.c.Do(t, "PUT", rolesURL(admin), map[string]any{"roles": []string{"owner"}}, owner.tok.Access).Expect(t, 200)
+		e.c.Do(t, "PUT", rolesURL(owner), map[string]any{"roles": []string{"member"}}, owner.tok.Access).Expect(t, 200)
+		e.c.Do(t, "DELETE", "/v1/orgs/"+orgID+"/members/"+admin.id, nil, admin.tok.Access).Expect(t, 409, "last_owner")
+		// Anyone may leave.
+		e.c.Do(t, "DELETE", "/v1/orgs/"+orgID+"/members/"+owner.id, nil, owner.tok.Access).Expect(t, 204)
+		e.c.Do(t, "GET", "/v1/orgs/"+orgID, nil, owner.tok.Access).Expect(t, 404)
+	})
+}
+
+// Users of org A try every org endpoint on org B by id: 404 with nothing in it, and
+// nothing changes.
+func TestTenantIsolationMatrix(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newEnv(t, db(t))
+		alice := e.verifiedUser(t, "alice")
+		bob := e.verifiedUser(t, "bobiso")
+		orgA := e.createOrg(t, alice, "iso-a-"+alice.id[len(alice.id)-8:])
+		orgB := e.createOrg(t, bob, "iso-b-"+bob.id[len(bob.id)-8:])
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgB+"/roles/secret", map[string]any{"permissions": []string{"app:x"}}, bob.tok.Access).Expect(t, 200)
+		inv := e.c.Do(t, "POST", "/v1/orgs/"+orgB+"/invitations", map[string]any{"email": uniqueEmail("x"), "roles": []string{"member"}}, bob.tok.Access).Expect(t, 201)
+		_ = orgA
+		b := "/v1/orgs/" + orgB
+		for _, c := range []struct {
+			method, path string
+			body         any
+		}{
+			{"GET", b, nil},
+			{"PATCH", b, map[string]any{"name": "pwned"}},
+			{"DELETE", b, nil},
+			{"GET", b + "/members", nil},
+			{"POST", b + "/invitations", map[string]any{"email": alice.email, "roles": []string{"owner"}}},
+			{"GET", b + "/invitations", nil},
+			{"DELETE", b + "/invitations/" + inv.Str("id"), nil},
+			{"PUT", b + "/members/" + alice.id + "/roles", map[string]any{"roles": []string{"owner"}}},
+			{"PUT", b + "/members/" + bob.id + "/roles", map[string]any{"roles": []string{"member"}}},
+			{"DELETE", b + "/members/" + bob.id, nil},
+			{"GET", b + "/roles", nil},
+			{"PUT", b + "/roles/secret", map[string]any{"permissions": []string{"org:read"}}},
+			{"DELETE", b + "/roles/secret", nil},
+			{"POST", b + "/authz/check", map[string]any{"user_id": bob.id, "permission": "org:read"}},
+			{"GET", b + "/policy", nil},
+			{"PUT", b + "/policy", map[string]any{"require_mfa": true, "session_ttl_seconds": 0, "password_min_length": 0}},
+			{"GET", b + "/audit", nil},
+			{"GET", "/v1/orgs/00000000-0000-7000-8000-000000000000", nil},
+			{"GET", "/v1/orgs/not-a-uuid", nil},
+		} {
+			r := e.c.Do(t, c.method, c.path, c.body, alice.tok.Access)
+			if r.Status != 404 || r.Code() != "not_found" || strings.Contains(string(r.Raw), orgB) || strings.Contains(string(r.Raw), "secret") {
+				t.Errorf("%s %s as an outsider: %d %s", c.method, c.path, r.Status, r.Raw)
+			}
+		}
+		// Nothing changed in B.
+		g := e.c.Do(t, "GET", b, nil, bob.tok.Access).Expect(t, 200)
+		if g.Str("name") == "pwned" {
+			t.Fatal("an outsider renamed the org")
+		}
+		if n := len(e.c.Do(t, "GET", b+"/members", nil, bob.tok.Access).Expect(t, 200).Body["items"].([]any)); n != 1 {
+			t.Fatalf("B has %d members", n)
+		}
+		if n := len(e.c.Do(t, "GET", b+"/invitations", nil, bob.tok.Access).Expect(t, 200).Body["items"].([]any)); n != 1 {
+			t.Fatal("the invitation was revoked by an outsider")
+		}
+		pol := e.c.Do(t, "GET", b+"/policy", nil, bob.tok.Access).Expect(t, 200)
+		if pol.Body["require_mfa"] != false {
+			t.Fatal("an outsider changed the policy")
+		}
+		if n := len(e.c.Do(t, "GET", b+"/roles", nil, bob.tok.Access).Expect(t, 200).Body["items"].([]any)); n != 4 {
+			t.Fatal("an outsider changed the roles")
+		}
+	})
+}
+
+func TestOrgPolicy(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newEnv(t, db(t))
+		owner := e.verifiedUser(t, "powner")
+		orgID := e.createOrg(t, owner, "pol-"+owner.id[len(owner.id)-8:])
+		def := e.c.Do(t, "GET", "/v1/orgs/"+orgID+"/policy", nil, owner.tok.Access).Expect(t, 200)
+		if def.Body["require_mfa"] != false || def.Body["session_ttl_seconds"] != float64(0) || def.Body["password_min_length"] != float64(0) {
+			t.Fatalf("default policy = %s", def.Raw)
+		}
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/policy", map[string]any{"require_mfa": false, "session_ttl_seconds": 10, "password_min_length": 0}, owner.tok.Access).Expect(t, 422, "validation_failed")
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/policy", map[string]any{"require_mfa": false}, owner.tok.Access).Expect(t, 422, "validation_failed")
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/policy", map[string]any{"require_mfa": false, "session_ttl_seconds": 3600, "password_min_length": 20}, owner.tok.Access).Expect(t, 200)
+
+		// session_ttl_seconds caps an org-scoped session.
+		s := e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": owner.email, "password": goodPassword, "org_id": orgID}, "").Expect(t, 200)
+		sess, err := e.srv.App.Store().SessionByID(t.Context(), s.Str("session_id"))
+		if err != nil || sess.ExpiresAt.Sub(sess.CreatedAt) != time.Hour {
+			t.Fatalf("org session lifetime = %v (%v)", sess.ExpiresAt.Sub(sess.CreatedAt), err)
+		}
+		// password_min_length applies to members' password changes.
+		e.c.Do(t, "POST", "/v1/me/password", map[string]any{"current_password": goodPassword, "new_password": "nineteen chars okay"}, owner.tok.Access).Expect(t, 422, "weak_password")
+		e.c.Do(t, "POST", "/v1/me/password", map[string]any{"current_password": goodPassword, "new_password": "twenty characters ok"}, owner.tok.Access).Expect(t, 204)
+
+		// require_mfa: a member without a second factor is told to enroll one.
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/policy", map[string]any{"require_mfa": true, "session_ttl_seconds": 0, "password_min_length": 0}, owner.tok.Access).Expect(t, 200)
+		e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": owner.email, "password": "twenty characters ok", "org_id": orgID}, "").Expect(t, 403, "mfa_enrollment_required")
+	})
+}
