@@ -26,6 +26,7 @@ type Queries interface {
 	Outbox
 	OneTimeTokens
 	Orgs
+	MFA
 }
 
 // Store is a backend: Queries plus transactions and lifecycle.

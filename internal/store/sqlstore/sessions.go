@@ -109,9 +109,5 @@ func (q queries) RefreshTokenByHash(ctx context.Context, hash string) (*store.Re
 }
 
 func (q queries) UseRefreshToken(ctx context.Context, hash string, now time.Time) error {
-	err := affected(q.w.ExecContext(ctx, `UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL`, ts(now), hash))
-	if err == store.ErrNotFound {
-		return store.ErrConflict
-	}
-	return err
+	return conflictIfNone(q.w.ExecContext(ctx, `UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL`, ts(now), hash))
 }

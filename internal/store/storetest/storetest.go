@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 		{"AuditConcurrentAppends", testAuditConcurrent},
 		{"TxRollback", testTxRollback},
 		{"Orgs", testOrgs},
+		{"MFA", testMFA},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
