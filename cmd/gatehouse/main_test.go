@@ -76,7 +76,7 @@ func TestBadInvocationsExit2WithOneLine(t *testing.T) {
 func TestEveryCommandHasHelp(t *testing.T) {
 	clearEnv(t)
 	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"migrate", "up", "--help"},
-		{"migrate", "status", "--help"}, {"audit", "--help"}, {"audit", "verify", "--help"}, {"version", "--help"}} {
+		{"migrate", "status", "--help"}, {"audit", "--help"}, {"audit", "verify", "--help"}, {"config", "--help"}, {"config", "reference", "--help"}, {"config", "check", "--help"}, {"version", "--help"}} {
 		code, out, _ := runCLI(t, args...)
 		if code != 0 || !strings.Contains(out, "Usage:") {
 			t.Errorf("%v: exit %d, output %q", args, code, out)

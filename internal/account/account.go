@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
@@ -61,6 +62,10 @@ type Service struct {
 	Product              string
 	RequireVerifiedEmail bool
 	Now                  func() time.Time
+	// SecondFactor starts the step-up for users with MFA; nil turns step-up off.
+	SecondFactor interface {
+		Begin(ctx context.Context, q store.Queries, u *store.User, orgID string, amr []string, dev session.Device) (*mfa.Pending, error)
+	}
 	// OrgPolicy raises the minimum password length for members of organizations that
 	// ask for more; nil when organizations are not in use.
 	OrgPolicy interface {

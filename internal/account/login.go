@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -27,13 +28,20 @@ func accountKey(email string) string {
 }
 func ipKey(ip string) string { return "loginfail:ip:" + ip }
 
-// Login checks a password and starts a session.
+// LoginResult is either tokens, or a pending second-factor step (MFA).
+type LoginResult struct {
+	Tokens *session.Tokens
+	MFA    *mfa.Pending
+}
+
+// Login checks a password and starts a session, or, for a user with a second factor,
+// a pending step-up whose mfa_token only /v1/auth/mfa/* accept.
 //
 // Throttling: the account's counter is charged before the password is checked, so
 // concurrent guesses cannot slip past it, and a success resets it; while the account is
 // throttled even the right password is refused. The IP's counter counts failures only.
 // An unknown email costs one hash, like a wrong password, and gets the same error.
-func (s *Service) Login(ctx context.Context, in LoginInput) (*session.Tokens, error) {
+func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
 	email := NormalizeEmail(in.Email)
 	ip := in.Device.IP
 	if r, err := s.Limiter.Peek(ctx, ipKey(ip), s.Limits.FailuresPerIP, s.Limits.Window); err != nil {
@@ -99,7 +107,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*session.Tokens, er
 			return nil, err
 		}
 	}
-	var tokens *session.Tokens
+	var res LoginResult
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
 		now := s.Now()
 		if upgraded != "" {
@@ -110,15 +118,21 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*session.Tokens, er
 				return err
 			}
 		}
+		if u.MFAEnabled && s.SecondFactor != nil {
+			res.MFA, err = s.SecondFactor.Begin(ctx, q, u, in.OrgID, []string{"pwd"}, in.Device)
+			if err != nil || res.MFA != nil {
+				return err
+			}
+		}
 		if err := q.SetLastLogin(ctx, u.ID, now); err != nil {
 			return err
 		}
-		tokens, err = s.Sessions.Start(ctx, q, u.ID, []string{"pwd"}, in.OrgID, in.Device)
+		res.Tokens, err = s.Sessions.Start(ctx, q, u.ID, []string{"pwd"}, in.OrgID, in.Device)
 		if err != nil {
 			return err
 		}
 		return audit.Record(ctx, q, audit.Event{Action: audit.UserLoginSucceeded, ActorID: u.ID, TargetType: "session",
-			TargetID: tokens.SessionID, Time: now, Details: map[string]any{"amr": []string{"pwd"}}})
+			TargetID: res.Tokens.SessionID, Time: now, Details: map[string]any{"amr": []string{"pwd"}}})
 	})
 	if session.IsRefusal(err) { // right password, but the requested organization refused the scope
 		return nil, s.recordOnly(ctx, audit.Event{Action: audit.UserLoginFailed, TargetType: "user", TargetID: u.ID,
@@ -127,8 +141,12 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*session.Tokens, er
 	if err != nil {
 		return nil, err
 	}
-	s.logins.WithLabelValues("succeeded").Inc()
-	return tokens, nil
+	if res.MFA != nil {
+		s.logins.WithLabelValues("mfa_required").Inc()
+	} else {
+		s.logins.WithLabelValues("succeeded").Inc()
+	}
+	return &res, nil
 }
 
 // fail records a failed attempt against the client IP and in the audit log.

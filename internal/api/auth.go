@@ -63,7 +63,7 @@ func (h *Accounts) Mount(rt *Router) {
 		Summary: "Email a new verification link (202 whether or not the account exists)", Request: emailRequest{}, Status: 202,
 		Errors: []int{422, 429}}, h.resend)
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/auth/login", ID: "login", Tag: tag,
-		Summary: "Sign in with email and password", Request: loginRequest{}, Response: TokenResponse{},
+		Summary: "Sign in with email and password (tokens, or mfa_required for accounts with a second factor)", Request: loginRequest{}, Response: LoginResponse{},
 		Errors: []int{401, 403, 422, 429, 503}}, h.login)
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/auth/token/refresh", ID: "refresh", Tag: tag,
 		Summary: "Exchange a refresh token for new tokens (rotation; reuse revokes the session)", Request: refreshRequest{},
@@ -147,12 +147,15 @@ func (h *Accounts) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	info := reqinfo.From(r.Context())
-	tokens, err := h.Accounts.Login(r.Context(), account.LoginInput{Email: req.Email, Password: req.Password, OrgID: req.OrgID,
+	res, err := h.Accounts.Login(r.Context(), account.LoginInput{Email: req.Email, Password: req.Password, OrgID: req.OrgID,
 		Device: session.Device{IP: info.IP, UserAgent: info.UserAgent}})
 	if err != nil {
 		return domainError(err)
 	}
-	return writeSecret(w, http.StatusOK, tokenView(tokens))
+	if res.MFA != nil {
+		return writeSecret(w, http.StatusOK, MFARequired{MFARequired: true, MFAToken: res.MFA.Token, MFAMethods: res.MFA.Methods, ExpiresIn: res.MFA.ExpiresIn})
+	}
+	return writeSecret(w, http.StatusOK, tokenView(res.Tokens))
 }
 
 func (h *Accounts) refresh(w http.ResponseWriter, r *http.Request) error {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/org"
 	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/problem"
@@ -50,6 +51,29 @@ func domainError(err error) error {
 			"This organization requires a second factor: enroll one (TOTP, passkey, email or SMS codes) first.")
 	case errors.Is(err, session.ErrMFARequired):
 		return problem.Forbidden("This organization requires a second factor: sign in again with it.")
+	}
+	var mfaLimited *mfa.RateLimited
+	switch {
+	case errors.As(err, &mfaLimited):
+		return problem.RateLimited(mfaLimited.RetryAfter)
+	case errors.Is(err, mfa.ErrInvalidToken):
+		return problem.InvalidToken(http.StatusUnauthorized, "The mfa_token is unknown, expired or used up: sign in again.")
+	case errors.Is(err, mfa.ErrInvalidCode):
+		return problem.InvalidCode()
+	case errors.Is(err, mfa.ErrConflict):
+		return problem.Conflict("The second factor is not in a state that allows this (already on, or not set up).")
+	case errors.Is(err, mfa.ErrStepUpRequired):
+		return problem.Forbidden("Changing second factors needs a session signed in with one: sign in again with your second factor.")
+	case errors.Is(err, mfa.ErrEmailNotVerified):
+		return problem.EmailNotVerified()
+	case errors.Is(err, mfa.ErrNotFound):
+		return problem.NotFound()
+	case errors.Is(err, mfa.ErrWebAuthn):
+		return problem.BadRequest("The authenticator's response did not verify, or the challenge is unknown, used or expired.")
+	case errors.Is(err, mfa.ErrSMSUnavailable):
+		return problem.Unavailable("Text-message codes are not available on this server.")
+	case errors.Is(err, mfa.ErrDisabled):
+		return problem.AccountDisabled()
 	}
 	var field *org.FieldError
 	switch {

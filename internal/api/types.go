@@ -82,3 +82,23 @@ func opt(s string) *string {
 	}
 	return &s
 }
+
+// MFARequired is the login answer for an account with a second factor.
+type MFARequired struct {
+	MFARequired bool     `json:"mfa_required"`
+	MFAToken    string   `json:"mfa_token"`
+	MFAMethods  []string `json:"mfa_methods"`
+	ExpiresIn   int      `json:"expires_in"`
+}
+
+// LoginResponse documents the two shapes a login answers with: tokens, or the MFA step.
+type LoginResponse struct {
+	AccessToken  string   `json:"access_token,omitempty" doc:"with tokens"`
+	TokenType    string   `json:"token_type,omitempty"`
+	ExpiresIn    int      `json:"expires_in"`
+	RefreshToken string   `json:"refresh_token,omitempty"`
+	SessionID    string   `json:"session_id,omitempty"`
+	MFARequired  bool     `json:"mfa_required,omitempty" doc:"true when a second factor is needed"`
+	MFAToken     string   `json:"mfa_token,omitempty"`
+	MFAMethods   []string `json:"mfa_methods,omitempty"`
+}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/api"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/org"
 	"github.com/gatehouse-id/gatehouse/internal/password"
@@ -46,6 +49,9 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	transports := map[string]notify.Transport{store.ChannelEmail: notify.LogTransport{Log: a.log}, store.ChannelSMS: notify.LogTransport{Log: a.log}}
+	if cfg.SMSWebhookURL != "" {
+		transports[store.ChannelSMS] = notify.NewWebhook(cfg.SMSWebhookURL)
+	}
 	if cfg.SMTPURL != "" {
 		smtp, err := notify.NewSMTP(cfg.SMTPURL, cfg.SMTPFrom)
 		if err != nil {
@@ -71,6 +77,17 @@ func (a *App) build(ctx context.Context) error {
 	orgs := &org.Service{Store: a.db, Composer: composer, Outbox: sender, Issuer: cfg.Issuer, Now: a.now, CacheTTL: cfg.SessionCacheTTL}
 	sessions.Scoper = orgs
 	accounts.OrgPolicy = orgs
+	wa, err := webauthn.New(&webauthn.Config{RPID: cfg.WebAuthnRPID, RPDisplayName: cfg.ProductName, RPOrigins: cfg.WebAuthnOrigins})
+	if err != nil {
+		return fmt.Errorf("webauthn: %w", err)
+	}
+	factors, err := mfa.New(&mfa.Service{Store: a.db, Box: box, Sessions: sessions, Composer: composer, Outbox: sender,
+		Limiter: limiter, WebAuthn: wa, Product: cfg.ProductName, Now: a.now,
+		SMSEnabled: cfg.SMSWebhookURL != "" || !cfg.IsProduction()}, mk)
+	if err != nil {
+		return err
+	}
+	accounts.SecondFactor = factors
 	auth := &api.Authenticator{Access: access, Sessions: sessions}
 
 	(&api.System{Database: a.db, Gatherer: a.registry}).Mount(a.router)
@@ -78,5 +95,6 @@ func (a *App) build(ctx context.Context) error {
 	(&api.Accounts{Accounts: accounts, Sessions: sessions, Auth: auth}).Mount(a.router)
 	(&api.Me{Accounts: accounts, Sessions: sessions, Audit: a.db, Auth: auth}).Mount(a.router)
 	(&api.Orgs{Orgs: orgs, Auth: auth}).Mount(a.router)
+	(&api.SecondFactors{MFA: factors, Accounts: accounts, Auth: auth}).Mount(a.router)
 	return nil
 }

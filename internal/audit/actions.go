@@ -45,3 +45,23 @@ const (
 	OrgRoleDefined        Action = "org.role.defined"
 	OrgRoleDeleted        Action = "org.role.deleted"
 )
+
+// Second-factor events.
+const (
+	MFAChallenged        Action = "user.login.mfa_required"
+	MFAFailed            Action = "user.login.mfa_failed"
+	MFATOTPEnrolled      Action = "mfa.totp.enrolled"
+	MFATOTPEnabled       Action = "mfa.totp.enabled"
+	MFATOTPDisabled      Action = "mfa.totp.disabled"
+	MFABackupRegenerated Action = "mfa.backup_codes.regenerated"
+	MFABackupUsed        Action = "mfa.backup_code.used"
+	MFAEmailEnabled      Action = "mfa.email.enabled"
+	MFASMSEnrolled       Action = "mfa.sms.enrolled"
+	MFASMSEnabled        Action = "mfa.sms.enabled"
+	MFACodeSent          Action = "mfa.code.sent"
+	MFAWebAuthnAdded     Action = "mfa.webauthn.added"
+	MFAWebAuthnRemoved   Action = "mfa.webauthn.removed"
+	MFADisabled          Action = "mfa.disabled"
+	MFAReset             Action = "mfa.reset"
+	UserLoginPasskey     Action = "user.login.passkey"
+)

@@ -47,6 +47,9 @@ type Config struct {
 	KeyRotation     time.Duration
 	SessionCacheTTL time.Duration
 
+	WebAuthnRPID    string
+	WebAuthnOrigins []string
+
 	PasswordMinLength int
 	Argon2MemoryKiB   uint32
 	Argon2Iterations  uint32

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net"
 	"net/url"
 	"runtime"
 	"strings"
@@ -22,6 +23,28 @@ func (c *Config) validate() []string {
 			host = u.Hostname()
 		}
 		c.SMTPFrom = c.ProductName + " <no-reply@" + host + ">"
+	}
+	if u, err := url.Parse(c.Issuer); err == nil {
+		origin := u.Scheme + "://" + u.Host
+		if net.ParseIP(u.Hostname()) != nil {
+			// A WebAuthn relying party is a domain, never an IP address: an issuer on an IP
+			// (the development default) offers passkeys to http://localhost on the same port.
+			if c.WebAuthnRPID == "" {
+				c.WebAuthnRPID = "localhost"
+			}
+			if len(c.WebAuthnOrigins) == 0 {
+				c.WebAuthnOrigins = []string{origin, u.Scheme + "://" + net.JoinHostPort("localhost", u.Port())}
+				if u.Port() == "" {
+					c.WebAuthnOrigins[1] = u.Scheme + "://localhost"
+				}
+			}
+		}
+		if c.WebAuthnRPID == "" {
+			c.WebAuthnRPID = u.Hostname()
+		}
+		if len(c.WebAuthnOrigins) == 0 {
+			c.WebAuthnOrigins = []string{origin}
+		}
 	}
 	if c.RefreshIdleTTL > c.SessionTTL && c.SessionTTL > 0 {
 		problems = append(problems, "GATEHOUSE_REFRESH_IDLE_TTL: must not exceed GATEHOUSE_SESSION_TTL")

@@ -28,6 +28,8 @@ const (
 	PasswordReset   = "password_reset"
 	PasswordChanged = "password_changed"
 	Invitation      = "invitation"
+	MFACode         = "mfa_code"
+	FactorChanged   = "factor_changed"
 )
 
 // Composer renders the embedded templates. Text and HTML parts come from the same file;
@@ -90,6 +92,11 @@ func (c *Composer) Email(kind, to string, data Data) (*store.Message, error) {
 		BodyText:  strings.TrimSpace(text.String()) + "\n",
 		BodyHTML:  strings.TrimSpace(html.String()) + "\n",
 	}, nil
+}
+
+// SMS renders a text message; SMS bodies are short and plain.
+func SMS(to, body string) *store.Message {
+	return &store.Message{Channel: store.ChannelSMS, Recipient: to, BodyText: body}
 }
 
 // Enqueue stores m in the outbox through q (the caller's transaction).

@@ -30,7 +30,8 @@ type MFACode struct {
 	UserID    string
 	Purpose   string // "login" or "enroll"
 	Channel   string
-	BoundTo   string // the mfa challenge (login) or phone number (enroll) it was sent for
+	BoundTo   string // the mfa challenge it was sent for ("" for enrollment)
+	Address   string // where it was sent: the email address or phone number
 	CodeHash  string
 	Attempts  int
 	CreatedAt time.Time

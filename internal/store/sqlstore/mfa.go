@@ -107,8 +107,8 @@ func (q queries) CreateCode(ctx context.Context, c *store.MFACode) error {
 		AND used_at IS NULL`, ts(c.CreatedAt), c.UserID, c.Purpose, c.Channel, c.BoundTo); err != nil {
 		return fmt.Errorf("sqlstore: void codes: %w", err)
 	}
-	_, err := q.w.ExecContext(ctx, `INSERT INTO mfa_codes (id, user_id, purpose, channel, bound_to, code_hash, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, c.ID, c.UserID, c.Purpose, c.Channel, c.BoundTo, c.CodeHash, ts(c.CreatedAt), ts(c.ExpiresAt))
+	_, err := q.w.ExecContext(ctx, `INSERT INTO mfa_codes (id, user_id, purpose, channel, bound_to, address, code_hash, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, c.ID, c.UserID, c.Purpose, c.Channel, c.BoundTo, c.Address, c.CodeHash, ts(c.CreatedAt), ts(c.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("sqlstore: create code: %w", mapErr(err))
 	}
@@ -117,10 +117,10 @@ func (q queries) CreateCode(ctx context.Context, c *store.MFACode) error {
 
 func (q queries) LatestCode(ctx context.Context, userID, purpose, channel, boundTo string, now time.Time) (*store.MFACode, error) {
 	var c store.MFACode
-	err := q.r.QueryRowContext(ctx, `SELECT id, user_id, purpose, channel, bound_to, code_hash, attempts, created_at, expires_at FROM mfa_codes
+	err := q.r.QueryRowContext(ctx, `SELECT id, user_id, purpose, channel, bound_to, address, code_hash, attempts, created_at, expires_at FROM mfa_codes
 		WHERE user_id = $1 AND purpose = $2 AND channel = $3 AND bound_to = $4 AND used_at IS NULL AND expires_at > $5
 		ORDER BY created_at DESC LIMIT 1`, userID, purpose, channel, boundTo, ts(now)).
-		Scan(&c.ID, &c.UserID, &c.Purpose, &c.Channel, &c.BoundTo, &c.CodeHash, &c.Attempts, timeDest{&c.CreatedAt}, timeDest{&c.ExpiresAt})
+		Scan(&c.ID, &c.UserID, &c.Purpose, &c.Channel, &c.BoundTo, &c.Address, &c.CodeHash, &c.Attempts, timeDest{&c.CreatedAt}, timeDest{&c.ExpiresAt})
 	if err != nil {
 		return nil, one(err)
 	}

@@ -33,6 +33,7 @@ CREATE TABLE mfa_codes (
     purpose    TEXT NOT NULL,
     channel    TEXT NOT NULL,
     bound_to   TEXT NOT NULL DEFAULT '',
+    address    TEXT NOT NULL DEFAULT '',
     code_hash  TEXT NOT NULL,
     attempts   INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,

@@ -1,0 +1,163 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/problem"
+)
+
+func (h *SecondFactors) status(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	st, err := h.MFA.Status(r.Context(), p.UserID)
+	if err != nil {
+		return err
+	}
+	var out MFAStatus
+	out.TOTP.Enabled = st.TOTP
+	out.BackupCodes.Remaining = st.BackupCodes
+	out.Email.Enabled = st.Email
+	out.SMS.Enabled = st.SMS
+	if st.SMS {
+		out.SMS.Phone = &st.Phone
+	}
+	out.WebAuthn = []Credential{}
+	for _, c := range st.Credentials {
+		out.WebAuthn = append(out.WebAuthn, Credential{ID: c.ID, Name: c.Name, CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (h *SecondFactors) totpEnroll(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	e, err := h.MFA.EnrollTOTP(r.Context(), p.UserID, p.Claims.AMR)
+	if err != nil {
+		return domainError(err)
+	}
+	return writeSecret(w, http.StatusOK, TOTPEnrollment{Secret: e.Secret, OTPAuthURL: e.OTPAuthURL, QRPNG: e.QRPNG})
+}
+
+func (h *SecondFactors) totpConfirm(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	var req codeRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	var f fields
+	f.checkCode("code", req.Code)
+	if err := f.err(); err != nil {
+		return err
+	}
+	codes, err := h.MFA.ConfirmTOTP(r.Context(), p.UserID, p.SessionID, req.Code)
+	if err != nil {
+		return domainError(err)
+	}
+	return writeSecret(w, http.StatusOK, BackupCodes{BackupCodes: codes})
+}
+
+func (h *SecondFactors) totpDisable(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	var req codeRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	var f fields
+	f.checkCode("code", req.Code)
+	if err := f.err(); err != nil {
+		return err
+	}
+	if err := h.MFA.DisableTOTP(r.Context(), p.UserID, req.Code); err != nil {
+		return domainError(err)
+	}
+	return noContent(w)
+}
+
+func (h *SecondFactors) backupCodes(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	codes, err := h.MFA.RegenerateBackupCodes(r.Context(), p.UserID, p.Claims.AMR)
+	if err != nil {
+		return domainError(err)
+	}
+	return writeSecret(w, http.StatusOK, BackupCodes{BackupCodes: codes})
+}
+
+func (h *SecondFactors) emailEnable(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if err := h.MFA.EnableEmail(r.Context(), p.UserID, p.Claims.AMR); err != nil {
+		return domainError(err)
+	}
+	return noContent(w)
+}
+
+func (h *SecondFactors) smsEnroll(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	var req phoneRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if !e164.MatchString(req.Phone) {
+		return problem.Validation(problem.FieldError{Field: "phone", Message: "must be an E.164 number such as +14155550123"})
+	}
+	if err := h.MFA.StartSMS(r.Context(), p.UserID, p.Claims.AMR, req.Phone); err != nil {
+		return domainError(err)
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+func (h *SecondFactors) smsConfirm(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	var req codeRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	var f fields
+	f.checkCode("code", req.Code)
+	if err := f.err(); err != nil {
+		return err
+	}
+	if err := h.MFA.ConfirmSMS(r.Context(), p.UserID, req.Code); err != nil {
+		return domainError(err)
+	}
+	return noContent(w)
+}
+
+func (h *SecondFactors) registerBegin(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	var req registerBeginRequest
+	if r.ContentLength != 0 {
+		if err := decode(r, &req); err != nil {
+			return err
+		}
+	}
+	var f fields
+	f.checkText("name", req.Name, 100)
+	if err := f.err(); err != nil {
+		return err
+	}
+	c, err := h.MFA.BeginRegistration(r.Context(), p.UserID, p.Claims.AMR, req.Name)
+	if err != nil {
+		return domainError(err)
+	}
+	return writeSecret(w, http.StatusOK, CeremonyResponse{ChallengeID: c.ID, Options: c.Options})
+}
+
+func (h *SecondFactors) registerFinish(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	var req webauthnFinishRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	var f fields
+	f.checkID("challenge_id", req.ChallengeID)
+	f.checkCredential("credential", req.Credential)
+	if err := f.err(); err != nil {
+		return err
+	}
+	c, err := h.MFA.FinishRegistration(r.Context(), p.UserID, req.ChallengeID, req.Credential)
+	if err != nil {
+		return domainError(err)
+	}
+	return writeJSON(w, http.StatusCreated, Credential{ID: c.ID, Name: c.Name, CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)})
+}
+
+func (h *SecondFactors) deleteCredential(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	id := r.PathValue("id")
+	if !validID(id) {
+		return problem.NotFound()
+	}
+	if err := h.MFA.DeleteCredential(r.Context(), p.UserID, p.Claims.AMR, id); err != nil {
+		return domainError(err)
+	}
+	return noContent(w)
+}

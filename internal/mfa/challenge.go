@@ -1,0 +1,149 @@
+package mfa
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/token"
+)
+
+// Pending is a login waiting for its second factor.
+type Pending struct {
+	Token     string
+	Methods   []string
+	ExpiresIn int
+}
+
+// Begin starts the step-up for a user who passed firstFactor (amr): it stores a
+// challenge through q (the login's transaction) and returns the mfa_token. It returns
+// nil when the user has no usable second factor.
+func (s *Service) Begin(ctx context.Context, q store.Queries, u *store.User, orgID string, amr []string, dev session.Device) (*Pending, error) {
+	methods, err := s.Methods(ctx, q, u.ID)
+	if err != nil || len(methods) == 0 {
+		return nil, err
+	}
+	now := s.Now()
+	tok, hash := token.NewOpaque()
+	ch := &store.MFAChallenge{ID: uuid.Must(uuid.NewV7()).String(), TokenHash: hash, UserID: u.ID, OrgID: orgID, AMR: amr,
+		IP: dev.IP, UserAgent: dev.UserAgent, CreatedAt: now, ExpiresAt: now.Add(ChallengeTTL)}
+	if err := q.CreateChallenge(ctx, ch); err != nil {
+		return nil, err
+	}
+	if err := audit.Record(ctx, q, audit.Event{Action: audit.MFAChallenged, TargetType: "user", TargetID: u.ID, OrgID: orgID, Time: now,
+		Details: map[string]any{"methods": methods}}); err != nil {
+		return nil, err
+	}
+	return &Pending{Token: tok, Methods: methods, ExpiresIn: int(ChallengeTTL.Seconds())}, nil
+}
+
+// challenge finds a live challenge by its mfa_token.
+func (s *Service) challenge(ctx context.Context, q store.Queries, mfaToken string) (*store.MFAChallenge, error) {
+	ch, err := q.ChallengeByHash(ctx, token.Hash(mfaToken))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrInvalidToken
+	}
+	if err != nil {
+		return nil, err
+	}
+	if ch.UsedAt != nil || !s.Now().Before(ch.ExpiresAt) {
+		return nil, ErrInvalidToken
+	}
+	return ch, nil
+}
+
+// amrFor is what a method adds to the session's amr.
+func amrFor(method string) string {
+	switch method {
+	case MethodSMS:
+		return "sms"
+	case MethodWebAuthn:
+		return "hwk"
+	default:
+		return "otp" // TOTP, backup and email codes
+	}
+}
+
+// Verify checks a code for the challenge and, when it is right, starts the session. A
+// wrong code counts against the challenge; the fifth kills it.
+func (s *Service) Verify(ctx context.Context, mfaToken, method, code string, dev session.Device) (*session.Tokens, error) {
+	var tokens *session.Tokens
+	var wrong bool
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		ch, err := s.challenge(ctx, q, mfaToken)
+		if err != nil {
+			return err
+		}
+		u, err := user(ctx, q, ch.UserID)
+		if err != nil {
+			return err
+		}
+		methods, err := s.Methods(ctx, q, u.ID)
+		if err != nil {
+			return err
+		}
+		ok := false
+		if slices.Contains(methods, method) && method != MethodWebAuthn {
+			if ok, err = s.checkCode(ctx, q, u, ch, method, code); err != nil {
+				return err
+			}
+		}
+		if !ok {
+			wrong = true
+			n, err := q.FailChallenge(ctx, ch.ID, MaxFailures, s.Now())
+			if err != nil {
+				return err
+			}
+			return audit.Record(ctx, q, audit.Event{Action: audit.MFAFailed, TargetType: "user", TargetID: u.ID, OrgID: ch.OrgID,
+				Outcome: audit.Failure, Time: s.Now(), Details: map[string]any{"method": method, "failures": n}})
+		}
+		tokens, err = s.finish(ctx, q, u, ch, method, dev)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if wrong {
+		return nil, ErrInvalidCode
+	}
+	s.Outbox.Wake()
+	return tokens, nil
+}
+
+// finish ends the challenge and starts the session with both factors in its amr.
+func (s *Service) finish(ctx context.Context, q store.Queries, u *store.User, ch *store.MFAChallenge, method string, dev session.Device) (*session.Tokens, error) {
+	if err := q.UseChallenge(ctx, ch.ID, s.Now()); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, ErrInvalidToken
+		}
+		return nil, err
+	}
+	amr := append(append([]string{}, ch.AMR...), amrFor(method), "mfa")
+	tokens, err := s.Sessions.Start(ctx, q, u.ID, amr, ch.OrgID, dev)
+	if err != nil {
+		return nil, err
+	}
+	if err := q.SetLastLogin(ctx, u.ID, s.Now()); err != nil {
+		return nil, err
+	}
+	return tokens, audit.Record(ctx, q, audit.Event{Action: audit.UserLoginSucceeded, ActorID: u.ID, OrgID: ch.OrgID, TargetType: "session",
+		TargetID: tokens.SessionID, Time: s.Now(), Details: map[string]any{"amr": amr}})
+}
+
+// checkCode verifies a TOTP, backup, email or SMS code for the challenge, spending it.
+func (s *Service) checkCode(ctx context.Context, q store.Queries, u *store.User, ch *store.MFAChallenge, method, code string) (bool, error) {
+	switch method {
+	case MethodTOTP:
+		return s.useTOTP(ctx, q, u.ID, code)
+	case MethodBackup:
+		return s.useBackupCode(ctx, q, u, code)
+	case MethodEmail, MethodSMS:
+		return s.useCode(ctx, q, u.ID, "login", method, ch.ID, code)
+	}
+	return false, nil
+}

@@ -1,0 +1,236 @@
+package mfa
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+func newSixDigits() string {
+	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
+	if err != nil {
+		panic("mfa: crypto/rand failed: " + err.Error())
+	}
+	return fmt.Sprintf("%06d", n.Int64())
+}
+
+// sendCode stores a new code (voiding older ones for the same binding) and queues it.
+func (s *Service) sendCode(ctx context.Context, q store.Queries, u *store.User, purpose, channel, boundTo, address string) error {
+	now := s.Now()
+	code := newSixDigits()
+	c := &store.MFACode{ID: uuid.Must(uuid.NewV7()).String(), UserID: u.ID, Purpose: purpose, Channel: channel, BoundTo: boundTo,
+		Address: address, CodeHash: s.hashCode(purpose+":"+channel+":"+boundTo+":"+address, code), CreatedAt: now, ExpiresAt: now.Add(CodeTTL)}
+	if err := q.CreateCode(ctx, c); err != nil {
+		return err
+	}
+	var msg *store.Message
+	if channel == store.ChannelSMS {
+		msg = notify.SMS(address, fmt.Sprintf("%s code: %s (valid 10 minutes). Do not share it.", s.Product, code))
+	} else {
+		var err error
+		if msg, err = s.Composer.Email(notify.MFACode, address, notify.Data{"Code": code}); err != nil {
+			return err
+		}
+	}
+	if err := notify.Enqueue(ctx, q, msg, now); err != nil {
+		return err
+	}
+	return audit.Record(ctx, q, audit.Event{Action: audit.MFACodeSent, TargetType: "user", TargetID: u.ID, Time: now,
+		Details: map[string]any{"channel": channel, "purpose": purpose}})
+}
+
+// useCode spends the newest code for the binding if code matches; a wrong code counts
+// against it, and it dies after MaxCodeTries.
+func (s *Service) useCode(ctx context.Context, q store.Queries, userID, purpose, channel, boundTo, code string) (bool, error) {
+	c, err := q.LatestCode(ctx, userID, purpose, channel, boundTo, s.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	want := s.hashCode(purpose+":"+channel+":"+boundTo+":"+c.Address, code)
+	if subtle.ConstantTimeCompare([]byte(want), []byte(c.CodeHash)) != 1 {
+		return false, q.FailCode(ctx, c.ID, MaxCodeTries, s.Now())
+	}
+	if err := q.UseCode(ctx, c.ID, s.Now()); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// throttleSend limits codes sent for one challenge or phone number.
+func (s *Service) throttleSend(ctx context.Context, key string) error {
+	r, err := s.Limiter.Hit(ctx, "mfa-send:"+key, sendsPerWindow, sendWindow)
+	if err != nil {
+		return err
+	}
+	if !r.Allowed {
+		return &RateLimited{RetryAfter: r.RetryAfter}
+	}
+	return nil
+}
+
+// SendLoginCode emails or texts a code for a pending login.
+func (s *Service) SendLoginCode(ctx context.Context, mfaToken, channel string) error {
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		ch, err := s.challenge(ctx, q, mfaToken)
+		if err != nil {
+			return err
+		}
+		channels, err := q.Channels(ctx, ch.UserID)
+		if err != nil {
+			return err
+		}
+		var address string
+		for _, c := range channels {
+			if c.Channel == channel && c.Confirmed {
+				address = c.Address
+			}
+		}
+		if address == "" {
+			return ErrConflict // this method is not enabled for the user
+		}
+		if err := s.throttleSend(ctx, ch.ID); err != nil {
+			return err
+		}
+		u, err := user(ctx, q, ch.UserID)
+		if err != nil {
+			return err
+		}
+		return s.sendCode(ctx, q, u, "login", channel, ch.ID, address)
+	})
+	if err == nil {
+		s.Outbox.Wake()
+	}
+	return err
+}
+
+// EnableEmail turns on email codes for a verified address.
+func (s *Service) EnableEmail(ctx context.Context, userID string, amr []string) error {
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		u, err := user(ctx, q, userID)
+		if err != nil {
+			return err
+		}
+		if !u.EmailVerified {
+			return ErrEmailNotVerified
+		}
+		if err := stepUp(u, amr); err != nil {
+			return err
+		}
+		if err := q.PutChannel(ctx, &store.MFAChannel{UserID: userID, Channel: store.ChannelEmail, Address: u.Email, Confirmed: true, CreatedAt: s.Now()}); err != nil {
+			return err
+		}
+		if err := s.record(ctx, q, u, audit.MFAEmailEnabled, nil); err != nil {
+			return err
+		}
+		if err := s.notifyChange(ctx, q, u, "Email codes were turned on as a second factor"); err != nil {
+			return err
+		}
+		_, err = s.refreshEnabled(ctx, q, u)
+		return err
+	})
+	if err == nil {
+		s.Outbox.Wake()
+	}
+	return err
+}
+
+// StartSMS texts a confirmation code to phone (E.164). The number becomes a factor only
+// when the code comes back.
+func (s *Service) StartSMS(ctx context.Context, userID string, amr []string, phone string) error {
+	if !s.SMSEnabled {
+		return ErrSMSUnavailable
+	}
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		u, err := user(ctx, q, userID)
+		if err != nil {
+			return err
+		}
+		if err := stepUp(u, amr); err != nil {
+			return err
+		}
+		if err := s.throttleSend(ctx, "enroll:"+userID); err != nil {
+			return err
+		}
+		if err := s.sendCode(ctx, q, u, "enroll", store.ChannelSMS, "", phone); err != nil {
+			return err
+		}
+		return s.record(ctx, q, u, audit.MFASMSEnrolled, map[string]any{"phone": MaskPhone(phone)})
+	})
+	if err == nil {
+		s.Outbox.Wake()
+	}
+	return err
+}
+
+// ConfirmSMS turns SMS codes on for the number the code was sent to.
+func (s *Service) ConfirmSMS(ctx context.Context, userID, code string) error {
+	var wrong bool
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		u, err := user(ctx, q, userID)
+		if err != nil {
+			return err
+		}
+		c, err := q.LatestCode(ctx, userID, "enroll", store.ChannelSMS, "", s.Now())
+		if errors.Is(err, store.ErrNotFound) {
+			wrong = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ok, err := s.useCode(ctx, q, userID, "enroll", store.ChannelSMS, "", code)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			wrong = true // commit the failed attempt
+			return nil
+		}
+		if err := q.PutChannel(ctx, &store.MFAChannel{UserID: userID, Channel: store.ChannelSMS, Address: c.Address, Confirmed: true, CreatedAt: s.Now()}); err != nil {
+			return err
+		}
+		if err := s.record(ctx, q, u, audit.MFASMSEnabled, map[string]any{"phone": MaskPhone(c.Address)}); err != nil {
+			return err
+		}
+		if err := s.notifyChange(ctx, q, u, "Text-message codes to "+MaskPhone(c.Address)+" were turned on as a second factor"); err != nil {
+			return err
+		}
+		_, err = s.refreshEnabled(ctx, q, u)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if wrong {
+		return ErrInvalidCode
+	}
+	s.Outbox.Wake()
+	return nil
+}
+
+// MaskPhone shows only the last two digits of a number.
+func MaskPhone(p string) string {
+	if len(p) <= 4 {
+		return "****"
+	}
+	out := []byte(p)
+	for i := 1; i < len(out)-2; i++ {
+		out[i] = '*'
+	}
+	return string(out)
+}

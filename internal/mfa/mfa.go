@@ -1,0 +1,193 @@
+// Package mfa implements second factors: TOTP, backup codes, email and SMS one-time
+// codes, and WebAuthn passkeys; and the login step-up, in which a password login that
+// needs a second factor gets a short-lived, single-purpose mfa_token instead of tokens.
+package mfa
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-id/gatehouse/internal/secretbox"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+var (
+	// ErrInvalidToken: an mfa_token that is unknown, expired, used up or dead.
+	ErrInvalidToken = errors.New("mfa: invalid mfa token")
+	// ErrInvalidCode: a wrong, replayed, expired or spent code.
+	ErrInvalidCode = errors.New("mfa: invalid code")
+	// ErrConflict: the factor is in the wrong state for the request (already enabled, not enrolled).
+	ErrConflict = errors.New("mfa: conflict")
+	// ErrStepUpRequired: changing factors of an MFA account needs a session that used one.
+	ErrStepUpRequired = errors.New("mfa: sign in with a second factor first")
+	// ErrEmailNotVerified: email codes need a verified address.
+	ErrEmailNotVerified = errors.New("mfa: email not verified")
+	// ErrNotFound: no such credential of this user.
+	ErrNotFound = errors.New("mfa: not found")
+	// ErrSMSUnavailable: no SMS gateway is configured.
+	ErrSMSUnavailable = errors.New("mfa: sms is not configured")
+	// ErrWebAuthn: a WebAuthn response that does not verify.
+	ErrWebAuthn = errors.New("mfa: webauthn verification failed")
+)
+
+// RateLimited is returned when codes are requested too often.
+type RateLimited struct{ RetryAfter time.Duration }
+
+func (e *RateLimited) Error() string { return "mfa: rate limited" }
+
+// Method names, as clients send them.
+const (
+	MethodTOTP     = "totp"
+	MethodBackup   = "backup_code"
+	MethodEmail    = "email"
+	MethodSMS      = "sms"
+	MethodWebAuthn = "webauthn"
+)
+
+// Limits of the step-up.
+const (
+	ChallengeTTL   = 5 * time.Minute
+	MaxFailures    = 5 // wrong codes that kill an mfa_token
+	CodeTTL        = 10 * time.Minute
+	MaxCodeTries   = 5
+	CeremonyTTL    = 5 * time.Minute
+	sendsPerWindow = 3 // codes sent per challenge (or phone) per window
+	sendWindow     = 10 * time.Minute
+)
+
+// Service manages second factors.
+type Service struct {
+	Store    store.Store
+	Box      *secretbox.Box
+	Sessions *session.Service
+	Composer *notify.Composer
+	Outbox   interface{ Wake() }
+	Limiter  ratelimit.Limiter
+	WebAuthn *webauthn.WebAuthn
+	Product  string
+	Now      func() time.Time
+	// SMSEnabled is false when no SMS gateway is configured in production: SMS codes
+	// would otherwise only reach the log.
+	SMSEnabled bool
+
+	codeKey []byte
+}
+
+// New derives the code-hashing key from the master key and returns the service.
+func New(s *Service, masterKey []byte) (*Service, error) {
+	key, err := hkdf.Key(sha256.New, masterKey, nil, "gatehouse mfa code hmac", 32)
+	if err != nil {
+		return nil, err
+	}
+	s.codeKey = key
+	return s, nil
+}
+
+// hashCode keys a short code with the server's secret and what it is bound to, so a
+// stolen table cannot be brute-forced offline and a code works only where it was sent.
+func (s *Service) hashCode(binding, code string) string {
+	m := hmac.New(sha256.New, s.codeKey)
+	m.Write([]byte(binding))
+	m.Write([]byte{0})
+	m.Write([]byte(code))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// Methods lists the second factors the user can use now, in a stable order.
+func (s *Service) Methods(ctx context.Context, q store.Queries, userID string) ([]string, error) {
+	var out []string
+	if t, err := q.TOTPByUser(ctx, userID); err == nil && t.Confirmed {
+		out = append(out, MethodTOTP)
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	n, err := q.CountBackupCodes(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	channels, err := q.Channels(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range channels {
+		if c.Confirmed {
+			out = append(out, c.Channel) // "email" or "sms"
+		}
+	}
+	creds, err := q.WebAuthnCredentials(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if len(creds) > 0 {
+		out = append(out, MethodWebAuthn)
+	}
+	if n > 0 && len(out) > 0 {
+		out = append(out, MethodBackup)
+	}
+	order := []string{MethodTOTP, MethodBackup, MethodEmail, MethodSMS, MethodWebAuthn}
+	slices.SortFunc(out, func(a, b string) int { return slices.Index(order, a) - slices.Index(order, b) })
+	return out, nil
+}
+
+// refreshEnabled sets users.mfa_enabled from the factors the user has: removing the last
+// factor turns MFA off.
+func (s *Service) refreshEnabled(ctx context.Context, q store.Queries, u *store.User) (bool, error) {
+	methods, err := s.Methods(ctx, q, u.ID)
+	if err != nil {
+		return false, err
+	}
+	enabled := len(methods) > 0
+	if enabled != u.MFAEnabled {
+		if err := q.SetMFAEnabled(ctx, u.ID, enabled, s.Now()); err != nil {
+			return false, err
+		}
+		if !enabled {
+			if err := q.ReplaceBackupCodes(ctx, u.ID, nil, s.Now()); err != nil {
+				return false, err
+			}
+			if err := audit.Record(ctx, q, audit.Event{Action: audit.MFADisabled, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: s.Now()}); err != nil {
+				return false, err
+			}
+		}
+	}
+	return enabled, nil
+}
+
+// stepUp refuses factor changes on an MFA account from a session that did not use one.
+func stepUp(u *store.User, amr []string) error {
+	if u.MFAEnabled && !slices.Contains(amr, "mfa") {
+		return ErrStepUpRequired
+	}
+	return nil
+}
+
+// notifyChange emails the user about a change to their factors.
+func (s *Service) notifyChange(ctx context.Context, q store.Queries, u *store.User, change string) error {
+	msg, err := s.Composer.Email(notify.FactorChanged, u.Email, notify.Data{"Name": u.Name, "Change": change})
+	if err != nil {
+		return err
+	}
+	return notify.Enqueue(ctx, q, msg, s.Now())
+}
+
+// record writes an audit event about the user's own factors.
+func (s *Service) record(ctx context.Context, q store.Queries, u *store.User, action audit.Action, details map[string]any) error {
+	return audit.Record(ctx, q, audit.Event{Action: action, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: s.Now(), Details: details})
+}
+
+// user loads a user through q.
+func user(ctx context.Context, q store.Queries, id string) (*store.User, error) {
+	return q.UserByID(ctx, id)
+}

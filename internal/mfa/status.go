@@ -1,0 +1,81 @@
+package mfa
+
+import (
+	"context"
+	"errors"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Status is what GET /v1/me/mfa shows.
+type Status struct {
+	TOTP        bool
+	BackupCodes int
+	Email       bool
+	SMS         bool
+	Phone       string // masked
+	Credentials []CredentialInfo
+}
+
+// Status describes the user's factors.
+func (s *Service) Status(ctx context.Context, userID string) (*Status, error) {
+	st := &Status{}
+	if t, err := s.Store.TOTPByUser(ctx, userID); err == nil {
+		st.TOTP = t.Confirmed
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	var err error
+	if st.BackupCodes, err = s.Store.CountBackupCodes(ctx, userID); err != nil {
+		return nil, err
+	}
+	channels, err := s.Store.Channels(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range channels {
+		switch {
+		case c.Channel == store.ChannelEmail && c.Confirmed:
+			st.Email = true
+		case c.Channel == store.ChannelSMS && c.Confirmed:
+			st.SMS, st.Phone = true, MaskPhone(c.Address)
+		}
+	}
+	creds, err := s.Store.WebAuthnCredentials(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range creds {
+		st.Credentials = append(st.Credentials, CredentialInfo{ID: c.ID, Name: c.Name, CreatedAt: c.CreatedAt})
+	}
+	return st, nil
+}
+
+// Reset removes every second factor of a user (an administrator's action) and ends the
+// pending logins.
+func (s *Service) Reset(ctx context.Context, actorID, userID string) error {
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		u, err := user(ctx, q, userID)
+		if err != nil {
+			return err
+		}
+		if err := q.DeleteFactors(ctx, userID); err != nil {
+			return err
+		}
+		if err := q.SetMFAEnabled(ctx, userID, false, s.Now()); err != nil {
+			return err
+		}
+		if err := q.ReplaceBackupCodes(ctx, userID, nil, s.Now()); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, q, audit.Event{Action: audit.MFAReset, ActorID: actorID, TargetType: "user", TargetID: userID, Time: s.Now()}); err != nil {
+			return err
+		}
+		return s.notifyChange(ctx, q, u, "An administrator removed all your second factors")
+	})
+	if err == nil {
+		s.Outbox.Wake()
+	}
+	return err
+}

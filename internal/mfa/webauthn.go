@@ -1,0 +1,462 @@
+package mfa
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/google/uuid"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// waUser adapts a user and their credentials to the library.
+type waUser struct {
+	u     *store.User
+	creds []webauthn.Credential
+}
+
+func (w *waUser) WebAuthnID() []byte                         { return []byte(w.u.ID) }
+func (w *waUser) WebAuthnName() string                       { return w.u.Email }
+func (w *waUser) WebAuthnCredentials() []webauthn.Credential { return w.creds }
+func (w *waUser) WebAuthnDisplayName() string {
+	if w.u.Name != "" {
+		return w.u.Name
+	}
+	return w.u.Email
+}
+
+func (s *Service) loadWAUser(ctx context.Context, q store.Queries, u *store.User) (*waUser, []store.WebAuthnCredential, error) {
+	rows, err := q.WebAuthnCredentials(ctx, u.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	w := &waUser{u: u}
+	for _, r := range rows {
+		var c webauthn.Credential
+		if err := json.Unmarshal(r.Data, &c); err != nil {
+			return nil, nil, err
+		}
+		w.creds = append(w.creds, c)
+	}
+	return w, rows, nil
+}
+
+// Ceremony is what begin returns: the id to finish with and the options for the browser.
+type Ceremony struct {
+	ID      string
+	Options any
+}
+
+// CredentialInfo describes a registered credential.
+type CredentialInfo struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+func (s *Service) saveCeremony(ctx context.Context, q store.Queries, kind, userID, challengeID string, data any) (string, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return "", err
+	}
+	now := s.Now()
+	c := &store.WebAuthnCeremony{ID: uuid.Must(uuid.NewV7()).String(), Kind: kind, UserID: userID, ChallengeID: challengeID,
+		Data: raw, CreatedAt: now, ExpiresAt: now.Add(CeremonyTTL)}
+	return c.ID, q.CreateCeremony(ctx, c)
+}
+
+// registration is the stored state of a registration ceremony.
+type registration struct {
+	Session webauthn.SessionData `json:"session"`
+	Name    string               `json:"name"`
+}
+
+// BeginRegistration starts adding a passkey or security key.
+func (s *Service) BeginRegistration(ctx context.Context, userID string, amr []string, name string) (*Ceremony, error) {
+	var out *Ceremony
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		u, err := user(ctx, q, userID)
+		if err != nil {
+			return err
+		}
+		if err := stepUp(u, amr); err != nil {
+			return err
+		}
+		w, _, err := s.loadWAUser(ctx, q, u)
+		if err != nil {
+			return err
+		}
+		exclude := make([]protocol.CredentialDescriptor, len(w.creds))
+		for i, c := range w.creds {
+			exclude[i] = c.Descriptor()
+		}
+		creation, sess, err := s.WebAuthn.BeginRegistration(w,
+			webauthn.WithExclusions(exclude),
+			webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementPreferred),
+			webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
+				ResidentKey: protocol.ResidentKeyRequirementPreferred, UserVerification: protocol.VerificationPreferred}))
+		if err != nil {
+			return err
+		}
+		if name == "" {
+			name = "Passkey " + s.Now().Format("2006-01-02")
+		}
+		id, err := s.saveCeremony(ctx, q, "register", userID, "", registration{Session: *sess, Name: name})
+		if err != nil {
+			return err
+		}
+		out = &Ceremony{ID: id, Options: creation.Response}
+		return nil
+	})
+	return out, err
+}
+
+// FinishRegistration verifies the authenticator's response and stores the credential.
+func (s *Service) FinishRegistration(ctx context.Context, userID, ceremonyID string, credential []byte) (*CredentialInfo, error) {
+	var out *CredentialInfo
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		c, err := q.TakeCeremony(ctx, ceremonyID, "register", s.Now())
+		if errors.Is(err, store.ErrNotFound) || (err == nil && c.UserID != userID) {
+			return ErrWebAuthn
+		}
+		if err != nil {
+			return err
+		}
+		var reg registration
+		if err := json.Unmarshal(c.Data, &reg); err != nil {
+			return err
+		}
+		u, err := user(ctx, q, userID)
+		if err != nil {
+			return err
+		}
+		w, _, err := s.loadWAUser(ctx, q, u)
+		if err != nil {
+			return err
+		}
+		parsed, err := protocol.ParseCredentialCreationResponseBytes(credential)
+		if err != nil {
+			return ErrWebAuthn
+		}
+		cred, err := s.WebAuthn.CreateCredential(w, reg.Session, parsed)
+		if err != nil {
+			return ErrWebAuthn
+		}
+		data, err := json.Marshal(cred)
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		row := &store.WebAuthnCredential{ID: uuid.Must(uuid.NewV7()).String(), UserID: userID,
+			CredentialID: base64.RawURLEncoding.EncodeToString(cred.ID), Name: reg.Name, Data: data,
+			SignCount: cred.Authenticator.SignCount, CreatedAt: now}
+		if err := q.AddWebAuthnCredential(ctx, row); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return ErrConflict
+			}
+			return err
+		}
+		if err := s.record(ctx, q, u, audit.MFAWebAuthnAdded, map[string]any{"credential": row.ID, "name": reg.Name}); err != nil {
+			return err
+		}
+		if err := s.notifyChange(ctx, q, u, "A passkey or security key (\""+reg.Name+"\") was added"); err != nil {
+			return err
+		}
+		if _, err := s.refreshEnabled(ctx, q, u); err != nil {
+			return err
+		}
+		out = &CredentialInfo{ID: row.ID, Name: row.Name, CreatedAt: now}
+		return nil
+	})
+	if err == nil {
+		s.Outbox.Wake()
+	}
+	return out, err
+}
+
+// DeleteCredential removes one of the user's credentials.
+func (s *Service) DeleteCredential(ctx context.Context, userID string, amr []string, id string) error {
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		u, err := user(ctx, q, userID)
+		if err != nil {
+			return err
+		}
+		if err := stepUp(u, amr); err != nil {
+			return err
+		}
+		if err := q.DeleteWebAuthnCredential(ctx, userID, id); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return ErrNotFound
+			}
+			return err
+		}
+		if err := s.record(ctx, q, u, audit.MFAWebAuthnRemoved, map[string]any{"credential": id}); err != nil {
+			return err
+		}
+		if err := s.notifyChange(ctx, q, u, "A passkey or security key was removed"); err != nil {
+			return err
+		}
+		_, err = s.refreshEnabled(ctx, q, u)
+		return err
+	})
+	if err == nil {
+		s.Outbox.Wake()
+	}
+	return err
+}
+
+// assertion is the stored state of a login or step-up ceremony.
+type assertion struct {
+	Session webauthn.SessionData `json:"session"`
+}
+
+// BeginLogin starts a passkey login. With an email of a user who has credentials, the
+// options name them; otherwise the login is discoverable (the authenticator picks the
+// account), and an unknown email gets the same answer as none.
+func (s *Service) BeginLogin(ctx context.Context, email string) (*Ceremony, error) {
+	var out *Ceremony
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		var options *protocol.CredentialAssertion
+		var sess *webauthn.SessionData
+		userID := ""
+		if email != "" {
+			if u, err := q.UserByEmail(ctx, email); err == nil {
+				w, _, err := s.loadWAUser(ctx, q, u)
+				if err != nil {
+					return err
+				}
+				if len(w.creds) > 0 {
+					options, sess, err = s.WebAuthn.BeginLogin(w)
+					if err != nil {
+						return err
+					}
+					userID = u.ID
+				}
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		if options == nil {
+			var err error
+			if options, sess, err = s.WebAuthn.BeginDiscoverableLogin(); err != nil {
+				return err
+			}
+		}
+		id, err := s.saveCeremony(ctx, q, "login", userID, "", assertion{Session: *sess})
+		if err != nil {
+			return err
+		}
+		out = &Ceremony{ID: id, Options: options.Response}
+		return nil
+	})
+	return out, err
+}
+
+// ErrDisabled: the account behind a valid passkey is disabled.
+var ErrDisabled = errors.New("mfa: account disabled")
+
+// FinishLogin verifies a passkey assertion and starts a session (no password).
+func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, credential []byte, dev session.Device) (*session.Tokens, error) {
+	var tokens *session.Tokens
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		c, err := q.TakeCeremony(ctx, ceremonyID, "login", s.Now())
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrWebAuthn
+		}
+		if err != nil {
+			return err
+		}
+		var st assertion
+		if err := json.Unmarshal(c.Data, &st); err != nil {
+			return err
+		}
+		parsed, err := protocol.ParseCredentialRequestResponseBytes(credential)
+		if err != nil {
+			return ErrWebAuthn
+		}
+		row, err := q.WebAuthnCredentialByCredID(ctx, base64.RawURLEncoding.EncodeToString(parsed.RawID))
+		if errors.Is(err, store.ErrNotFound) || (err == nil && c.UserID != "" && row.UserID != c.UserID) {
+			return ErrWebAuthn
+		}
+		if err != nil {
+			return err
+		}
+		u, err := user(ctx, q, row.UserID)
+		if err != nil {
+			return err
+		}
+		w, _, err := s.loadWAUser(ctx, q, u)
+		if err != nil {
+			return err
+		}
+		var cred *webauthn.Credential
+		if c.UserID != "" {
+			cred, err = s.WebAuthn.ValidateLogin(w, st.Session, parsed)
+		} else {
+			cred, err = s.WebAuthn.ValidateDiscoverableLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
+				if !bytes.Equal(userHandle, []byte(u.ID)) {
+					return nil, ErrWebAuthn
+				}
+				return w, nil
+			}, st.Session, parsed)
+		}
+		if err != nil {
+			return ErrWebAuthn
+		}
+		if err := s.recordUse(ctx, q, row, cred); err != nil {
+			return err
+		}
+		if u.Disabled {
+			return ErrDisabled
+		}
+		amr := []string{"hwk"}
+		if cred.Flags.UserVerified {
+			amr = append(amr, "mfa") // possession of the key plus the user's PIN or biometric
+		}
+		if tokens, err = s.Sessions.Start(ctx, q, u.ID, amr, "", dev); err != nil {
+			return err
+		}
+		if err := q.SetLastLogin(ctx, u.ID, s.Now()); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, audit.Event{Action: audit.UserLoginPasskey, ActorID: u.ID, TargetType: "session",
+			TargetID: tokens.SessionID, Time: s.Now(), Details: map[string]any{"amr": amr, "credential": row.ID}})
+	})
+	return tokens, err
+}
+
+// recordUse refuses a signature counter that did not grow (a cloned authenticator or a
+// replayed assertion) and stores the new one.
+func (s *Service) recordUse(ctx context.Context, q store.Queries, row *store.WebAuthnCredential, cred *webauthn.Credential) error {
+	if cred.Authenticator.CloneWarning {
+		return ErrWebAuthn
+	}
+	data, err := json.Marshal(cred)
+	if err != nil {
+		return err
+	}
+	err = q.UpdateWebAuthnCredential(ctx, row.ID, row.SignCount, cred.Authenticator.SignCount, data, s.Now())
+	if errors.Is(err, store.ErrConflict) {
+		return ErrWebAuthn
+	}
+	return err
+}
+
+// BeginStepUp starts WebAuthn as the second factor of a pending login.
+func (s *Service) BeginStepUp(ctx context.Context, mfaToken string) (*Ceremony, error) {
+	var out *Ceremony
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		ch, err := s.challenge(ctx, q, mfaToken)
+		if err != nil {
+			return err
+		}
+		u, err := user(ctx, q, ch.UserID)
+		if err != nil {
+			return err
+		}
+		w, _, err := s.loadWAUser(ctx, q, u)
+		if err != nil {
+			return err
+		}
+		if len(w.creds) == 0 {
+			return ErrConflict
+		}
+		options, sess, err := s.WebAuthn.BeginLogin(w)
+		if err != nil {
+			return err
+		}
+		id, err := s.saveCeremony(ctx, q, "mfa", u.ID, ch.ID, assertion{Session: *sess})
+		if err != nil {
+			return err
+		}
+		out = &Ceremony{ID: id, Options: options.Response}
+		return nil
+	})
+	return out, err
+}
+
+// FinishStepUp verifies the assertion and completes the pending login.
+func (s *Service) FinishStepUp(ctx context.Context, mfaToken, ceremonyID string, credential []byte, dev session.Device) (*session.Tokens, error) {
+	var tokens *session.Tokens
+	var wrong bool
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		ch, err := s.challenge(ctx, q, mfaToken)
+		if err != nil {
+			return err
+		}
+		u, err := user(ctx, q, ch.UserID)
+		if err != nil {
+			return err
+		}
+		ok, err := s.verifyStepUp(ctx, q, u, ch, ceremonyID, credential)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			wrong = true
+			_, err := q.FailChallenge(ctx, ch.ID, MaxFailures, s.Now())
+			if err != nil {
+				return err
+			}
+			return audit.Record(ctx, q, audit.Event{Action: audit.MFAFailed, TargetType: "user", TargetID: u.ID, Outcome: audit.Failure,
+				Time: s.Now(), Details: map[string]any{"method": MethodWebAuthn}})
+		}
+		tokens, err = s.finish(ctx, q, u, ch, MethodWebAuthn, dev)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if wrong {
+		return nil, ErrInvalidCode
+	}
+	return tokens, nil
+}
+
+func (s *Service) verifyStepUp(ctx context.Context, q store.Queries, u *store.User, ch *store.MFAChallenge, ceremonyID string, credential []byte) (bool, error) {
+	c, err := q.TakeCeremony(ctx, ceremonyID, "mfa", s.Now())
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (c.ChallengeID != ch.ID || c.UserID != u.ID)) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var st assertion
+	if err := json.Unmarshal(c.Data, &st); err != nil {
+		return false, err
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(credential)
+	if err != nil {
+		return false, nil
+	}
+	w, rows, err := s.loadWAUser(ctx, q, u)
+	if err != nil {
+		return false, err
+	}
+	cred, err := s.WebAuthn.ValidateLogin(w, st.Session, parsed)
+	if err != nil {
+		return false, nil
+	}
+	idx := slices.IndexFunc(rows, func(r store.WebAuthnCredential) bool {
+		return r.CredentialID == base64.RawURLEncoding.EncodeToString(cred.ID)
+	})
+	if idx < 0 {
+		return false, nil
+	}
+	if err := s.recordUse(ctx, q, &rows[idx], cred); err != nil {
+		if errors.Is(err, ErrWebAuthn) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
