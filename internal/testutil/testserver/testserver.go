@@ -30,9 +30,14 @@ type Server struct {
 type Option func(*setup)
 
 type setup struct {
-	env     map[string]string
-	appOpts []app.Option
+	env       map[string]string
+	appOpts   []app.Option
+	localhost bool
 }
+
+// WithLocalhostIssuer names the server http://localhost:<port> instead of its IP (WebAuthn
+// relying parties are domains).
+func WithLocalhostIssuer() Option { return func(s *setup) { s.localhost = true } }
 
 // With sets one GATEHOUSE_* setting.
 func With(key, value string) Option { return func(s *setup) { s.env[key] = value } }
@@ -85,6 +90,10 @@ func Start(t testing.TB, dbURL string, opts ...Option) *Server {
 	st := &setup{env: env}
 	for _, o := range opts {
 		o(st)
+	}
+	if st.localhost {
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		env["GATEHOUSE_ISSUER"] = "http://localhost:" + port
 	}
 	cfg, err := config.Load(config.Sources{Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
 	if err != nil {

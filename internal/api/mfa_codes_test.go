@@ -1,0 +1,142 @@
+package api_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/testutil/testserver"
+)
+
+func TestEmailAndSMSCodes(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newMFAEnv(t, db(t), testserver.WithApp(app.WithOutboxTiming(200*time.Millisecond, 50*time.Millisecond)))
+		// Email codes need a verified address.
+		unverified := uniqueEmail("unv")
+		e.register(t, unverified, goodPassword)
+		e.c.Do(t, "POST", "/v1/me/mfa/email", nil, e.login(t, unverified, goodPassword).Access).Expect(t, 403, "email_not_verified")
+
+		u := e.verifiedUser(t, "codes")
+		e.c.Do(t, "POST", "/v1/me/mfa/email", nil, u.tok.Access).Expect(t, 204)
+		// Further factor changes need a session that used a factor.
+		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": "+14155550123"}, u.tok.Access).Expect(t, 403, "forbidden")
+		mt, methods := e.startLogin(t, u.email)
+		if !slices.Equal(methods, []string{"email"}) {
+			t.Fatalf("methods = %v", methods)
+		}
+		// Codes are sent only on request, and are bound to this login attempt.
+		e.c.Do(t, "POST", "/v1/auth/mfa/challenge", map[string]any{"mfa_token": mt, "method": "email"}, "").Expect(t, 202)
+		code := e.mail.WaitFor(t, u.email, "sign-in code").Code()
+		other, _ := e.startLogin(t, u.email)
+		e.verify(t, other, "email", code).Expect(t, 401, "invalid_code") // another attempt's code
+		tok := e.verify(t, mt, "email", code).Expect(t, 200)
+		if c := claimsOf(t, tok.Str("access_token")); !slices.Equal(strs(c["amr"]), []string{"pwd", "otp", "mfa"}) {
+			t.Fatalf("amr = %v", c["amr"])
+		}
+		access := tok.Str("access_token")
+
+		// SMS: E.164 only; the number is confirmed by a code.
+		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": "4155550123"}, access).Expect(t, 422, "validation_failed")
+		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": "+14155550123"}, access).Expect(t, 202)
+		enroll := e.sms.waitCode(t, "+14155550123", 1)
+		e.c.Do(t, "POST", "/v1/me/mfa/sms/confirm", map[string]any{"code": "000000"}, access).Expect(t, 401, "invalid_code")
+		e.c.Do(t, "POST", "/v1/me/mfa/sms/confirm", map[string]any{"code": enroll}, access).Expect(t, 204)
+		e.c.Do(t, "POST", "/v1/me/mfa/sms/confirm", map[string]any{"code": enroll}, access).Expect(t, 401, "invalid_code")
+		// An enrollment code expires after 10 minutes.
+		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": "+14155550999"}, access).Expect(t, 202)
+		stale := e.sms.waitCode(t, "+14155550999", 1)
+		e.clock.Advance(10*time.Minute + time.Second)
+		e.c.Do(t, "POST", "/v1/me/mfa/sms/confirm", map[string]any{"code": stale}, access).Expect(t, 401, "invalid_code")
+		st := e.c.Do(t, "GET", "/v1/me/mfa", nil, access).Expect(t, 200)
+		sms := st.Body["sms"].(map[string]any)
+		if sms["enabled"] != true || sms["phone"] != "+*********23" {
+			t.Fatalf("sms status = %v", sms)
+		}
+
+		mt, methods = e.startLogin(t, u.email)
+		if !slices.Equal(methods, []string{"email", "sms"}) {
+			t.Fatalf("methods = %v", methods)
+		}
+		e.c.Do(t, "POST", "/v1/auth/mfa/challenge", map[string]any{"mfa_token": mt, "method": "sms"}, "").Expect(t, 202)
+		first := e.sms.waitCode(t, "+14155550123", 2)
+		// A newer code voids the older one.
+		e.c.Do(t, "POST", "/v1/auth/mfa/challenge", map[string]any{"mfa_token": mt, "method": "sms"}, "").Expect(t, 202)
+		second := e.sms.waitCode(t, "+14155550123", 3)
+		if first != second {
+			e.verify(t, mt, "sms", first).Expect(t, 401, "invalid_code")
+		}
+		// Resending is throttled.
+		e.c.Do(t, "POST", "/v1/auth/mfa/challenge", map[string]any{"mfa_token": mt, "method": "sms"}, "").Expect(t, 202)
+		e.c.Do(t, "POST", "/v1/auth/mfa/challenge", map[string]any{"mfa_token": mt, "method": "sms"}, "").Expect(t, 429, "rate_limited")
+		latest := e.sms.waitCode(t, "+14155550123", 4)
+		r := e.verify(t, mt, "sms", latest).Expect(t, 200)
+		if c := claimsOf(t, r.Str("access_token")); !slices.Equal(strs(c["amr"]), []string{"pwd", "sms", "mfa"}) {
+			t.Fatalf("amr = %v", c["amr"])
+		}
+
+		// Codes expire after 10 minutes.
+		mt, _ = e.startLogin(t, u.email)
+		e.c.Do(t, "POST", "/v1/auth/mfa/challenge", map[string]any{"mfa_token": mt, "method": "sms"}, "").Expect(t, 202)
+		late := e.sms.waitCode(t, "+14155550123", 5)
+		e.clock.Advance(4 * time.Minute)
+		e.verify(t, mt, "sms", "999999").Expect(t, 401, "invalid_code") // a wrong code is just wrong
+		mt6, _ := e.startLogin(t, u.email)
+		e.c.Do(t, "POST", "/v1/auth/mfa/challenge", map[string]any{"mfa_token": mt6, "method": "sms"}, "").Expect(t, 202)
+		code6 := e.sms.waitCode(t, "+14155550123", 6)
+		e.clock.Advance(4*time.Minute + 59*time.Second)
+		e.verify(t, mt6, "sms", code6).Expect(t, 200) // just under 5 minutes: fine
+		_ = late
+
+		// A dead SMS gateway does not fail the request; the code arrives when it is back.
+		e.sms.setDown(true)
+		before := e.sms.countTo("+14155550123")
+		mt7, _ := e.startLogin(t, u.email)
+		e.c.Do(t, "POST", "/v1/auth/mfa/challenge", map[string]any{"mfa_token": mt7, "method": "sms"}, "").Expect(t, 202)
+		time.Sleep(300 * time.Millisecond)
+		e.sms.setDown(false)
+		e.clock.Advance(time.Minute) // the service's clock: the retry falls due
+		code7 := e.sms.waitCode(t, "+14155550123", before+1)
+		e.verify(t, mt7, "sms", code7).Expect(t, 200)
+	})
+}
+
+// No way in issues tokens to an account with a second factor without that factor.
+func TestNoTokensWithoutSecondFactor(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newMFAEnv(t, db(t))
+		owner := e.verifiedUser(t, "gate-owner")
+		orgID := e.createOrg(t, owner, "gate-"+owner.id[len(owner.id)-8:])
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/policy", map[string]any{"require_mfa": true, "session_ttl_seconds": 0, "password_min_length": 0}, owner.tok.Access).Expect(t, 200)
+		u := e.verifiedUser(t, "gate")
+		e.join(t, owner, orgID, u, "member")
+
+		// Without a factor: told to enroll, at login and at refresh.
+		e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": u.email, "password": goodPassword, "org_id": orgID}, "").Expect(t, 403, "mfa_enrollment_required")
+		e.c.Do(t, "POST", "/v1/auth/token/refresh", map[string]any{"refresh_token": u.tok.Refresh, "org_id": orgID}, "").Expect(t, 403, "mfa_enrollment_required")
+
+		secret, _ := e.enrollTOTP(t, u)
+		// Password only: no tokens by login (with or without org), and a password-only
+		// session cannot switch into the org.
+		mt, _ := e.startLogin(t, u.email, map[string]any{"org_id": orgID})
+		e.startLogin(t, u.email)
+		e.c.Do(t, "POST", "/v1/auth/token/refresh", map[string]any{"refresh_token": u.tok.Refresh, "org_id": orgID}, "").Expect(t, 403, "forbidden")
+		// A password reset gives no tokens either, and the next login still asks for the factor.
+		e.c.Do(t, "POST", "/v1/auth/password/forgot", map[string]any{"email": u.email}, "").Expect(t, 202)
+		reset := e.mail.WaitFor(t, u.email, "Reset").Token()
+		rr := e.c.Do(t, "POST", "/v1/auth/password/reset", map[string]any{"token": reset, "password": goodPassword + " again"}, "").Expect(t, 204)
+		if len(rr.Raw) != 0 {
+			t.Fatal("password reset returned a body")
+		}
+		r := e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": u.email, "password": goodPassword + " again"}, "").Expect(t, 200)
+		if r.Body["mfa_required"] != true {
+			t.Fatal("after a reset, login skipped the second factor")
+		}
+		// With the factor, the org-scoped session is allowed and carries the org.
+		e.clock.Advance(30 * time.Second)
+		ok := e.verify(t, mt, "totp", rfc6238(t, secret, e.clock.Now())).Expect(t, 200)
+		if c := claimsOf(t, ok.Str("access_token")); c["org_id"] != orgID || !slices.Contains(strs(c["amr"]), "mfa") {
+			t.Fatalf("claims = %v", c)
+		}
+	})
+}

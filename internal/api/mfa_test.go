@@ -1,0 +1,194 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"image/png"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/testutil/apitest"
+	"github.com/gatehouse-id/gatehouse/internal/testutil/testserver"
+)
+
+// mfaEnv is a server on a settable clock, with mail and SMS listeners.
+type mfaEnv struct {
+	*env
+	clock *testserver.Clock
+	sms   *smsHook
+}
+
+func newMFAEnv(t *testing.T, db string, opts ...testserver.Option) *mfaEnv {
+	clock := testserver.NewClock()
+	sms := newSMSHook(t)
+	opts = append([]testserver.Option{testserver.WithApp(appClock(clock)), testserver.With("GATEHOUSE_SMS_WEBHOOK_URL", sms.srv.URL)}, opts...)
+	return &mfaEnv{env: newEnv(t, db, opts...), clock: clock, sms: sms}
+}
+
+// enrollTOTP turns TOTP on for the session and returns the secret and backup codes.
+func (e *mfaEnv) enrollTOTP(t *testing.T, u orgUser) (string, []string) {
+	t.Helper()
+	r := e.c.Do(t, "POST", "/v1/me/mfa/totp", nil, u.tok.Access).Expect(t, 200)
+	secret := r.Str("secret")
+	conf := e.c.Do(t, "POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": rfc6238(t, secret, e.clock.Now())}, u.tok.Access).Expect(t, 200)
+	return secret, strs(conf.Body["backup_codes"])
+}
+
+func (e *mfaEnv) startLogin(t *testing.T, email string, extra ...map[string]any) (string, []string) {
+	t.Helper()
+	body := map[string]any{"email": email, "password": goodPassword}
+	for _, x := range extra {
+		for k, v := range x {
+			body[k] = v
+		}
+	}
+	r := e.c.Do(t, "POST", "/v1/auth/login", body, "").Expect(t, 200)
+	if r.Body["mfa_required"] != true || r.Str("access_token") != "" || r.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("login of an MFA account answered %s", r.Raw)
+	}
+	if r.Body["expires_in"] != float64(300) {
+		t.Fatalf("mfa_token expires_in = %v, want 300", r.Body["expires_in"])
+	}
+	return r.Str("mfa_token"), strs(r.Body["mfa_methods"])
+}
+
+func (e *mfaEnv) verify(t *testing.T, mfaToken, method, code string) *apitest.Response {
+	t.Helper()
+	return e.c.Do(t, "POST", "/v1/auth/mfa/verify", map[string]any{"mfa_token": mfaToken, "method": method, "code": code}, "")
+}
+
+func TestTOTPAndBackupCodes(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newMFAEnv(t, db(t))
+		u := e.verifiedUser(t, "totp")
+		other := e.login(t, u.email, goodPassword) // another device, pwd only
+
+		// Enrollment: secret, otpauth URL and a QR code.
+		r := e.c.Do(t, "POST", "/v1/me/mfa/totp", nil, u.tok.Access).Expect(t, 200)
+		if r.Header.Get("Cache-Control") != "no-store" {
+			t.Fatal("the TOTP secret is cacheable")
+		}
+		secret := r.Str("secret")
+		otpURL, err := url.Parse(r.Str("otpauth_url"))
+		if err != nil || otpURL.Scheme != "otpauth" || otpURL.Host != "totp" || otpURL.Query().Get("issuer") != "Gatehouse" ||
+			otpURL.Query().Get("secret") != secret || !strings.Contains(otpURL.Path, u.email) {
+			t.Fatalf("otpauth_url = %s", r.Str("otpauth_url"))
+		}
+		img, _ := base64.StdEncoding.DecodeString(r.Str("qr_png"))
+		if _, err := png.Decode(bytes.NewReader(img)); err != nil {
+			t.Fatalf("qr_png is not a PNG: %v", err)
+		}
+		// The secret is encrypted at rest.
+		if row, err := e.srv.App.Store().TOTPByUser(t.Context(), u.id); err != nil || bytes.Contains(row.SecretEnc, []byte(secret)) {
+			t.Fatal("the TOTP secret is stored in clear")
+		}
+		e.c.Do(t, "POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": "000000"}, u.tok.Access).Expect(t, 401, "invalid_code")
+		conf := e.c.Do(t, "POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": rfc6238(t, secret, e.clock.Now())}, u.tok.Access).Expect(t, 200)
+		backup := strs(conf.Body["backup_codes"])
+		if len(backup) != 10 {
+			t.Fatalf("backup codes = %v", backup)
+		}
+		for _, c := range backup {
+			if n := len(strings.ReplaceAll(c, "-", "")); n < 10 || strings.ContainsAny(c, "01ilo") {
+				t.Fatalf("backup code %q: %d characters or an ambiguous one", c, n)
+			}
+		}
+		st := e.c.Do(t, "GET", "/v1/me/mfa", nil, u.tok.Access).Expect(t, 200)
+		if st.Body["totp"].(map[string]any)["enabled"] != true || st.Body["backup_codes"].(map[string]any)["remaining"] != float64(10) {
+			t.Fatalf("GET /v1/me/mfa = %s", st.Raw)
+		}
+		if e.c.Do(t, "GET", "/v1/me", nil, u.tok.Access).Expect(t, 200).Body["mfa_enabled"] != true {
+			t.Fatal("mfa_enabled is false")
+		}
+		// Turning MFA on ended the other, password-only session.
+		e.c.Do(t, "GET", "/v1/me", nil, other.Access).Expect(t, 401)
+		e.refresh(t, other.Refresh).Expect(t, 401, "invalid_token")
+		e.mail.WaitFor(t, u.email, "Security change")
+
+		// Login now stops at the second factor.
+		mt, methods := e.startLogin(t, u.email)
+		if !slices.Equal(methods, []string{"totp", "backup_code"}) {
+			t.Fatalf("mfa_methods = %v", methods)
+		}
+		// The mfa_token is good for nothing but /v1/auth/mfa/*.
+		e.c.Do(t, "GET", "/v1/me", nil, mt).Expect(t, 401, "unauthorized")
+		e.refresh(t, mt).Expect(t, 401, "invalid_token")
+		e.verify(t, mt, "totp", "123456").Expect(t, 401, "invalid_code")
+		e.clock.Advance(30 * time.Second)
+		code := rfc6238(t, secret, e.clock.Now())
+		ok := e.verify(t, mt, "totp", code).Expect(t, 200)
+		if c := claimsOf(t, ok.Str("access_token")); !slices.Equal(strs(c["amr"]), []string{"pwd", "otp", "mfa"}) {
+			t.Fatalf("amr = %v", c["amr"])
+		}
+		e.verify(t, mt, "totp", code).Expect(t, 401, "invalid_token") // the token is spent
+
+		// The same code is refused for the rest of its window (no replay).
+		mt2, _ := e.startLogin(t, u.email)
+		e.verify(t, mt2, "totp", code).Expect(t, 401, "invalid_code")
+		// Only ±1 step: a code two steps old is refused; the previous step's code is fine
+		// once the current one has not been used.
+		e.clock.Advance(90 * time.Second)
+		e.verify(t, mt2, "totp", rfc6238(t, secret, e.clock.Now().Add(-60*time.Second))).Expect(t, 401, "invalid_code")
+		e.verify(t, mt2, "totp", rfc6238(t, secret, e.clock.Now().Add(-30*time.Second))).Expect(t, 200)
+
+		// Backup codes: each works once, with or without the dash.
+		mt3, _ := e.startLogin(t, u.email)
+		e.verify(t, mt3, "backup_code", strings.ToUpper(strings.ReplaceAll(backup[0], "-", ""))).Expect(t, 200)
+		mt4, _ := e.startLogin(t, u.email)
+		e.verify(t, mt4, "backup_code", backup[0]).Expect(t, 401, "invalid_code")
+		// Regenerating needs a session that used a second factor, and voids the old set.
+		e.c.Do(t, "POST", "/v1/me/mfa/backup-codes", nil, u.tok.Access).Expect(t, 403, "forbidden")
+		mfaSession := e.verify(t, mt4, "backup_code", backup[1]).Expect(t, 200).Str("access_token")
+		fresh := strs(e.c.Do(t, "POST", "/v1/me/mfa/backup-codes", nil, mfaSession).Expect(t, 200).Body["backup_codes"])
+		mt5, _ := e.startLogin(t, u.email)
+		e.verify(t, mt5, "backup_code", backup[2]).Expect(t, 401, "invalid_code")
+		if len(fresh) != 10 {
+			t.Fatal("regeneration returned no codes")
+		}
+
+		// Disabling TOTP needs a current code; removing the last factor turns MFA off.
+		e.c.Do(t, "DELETE", "/v1/me/mfa/totp", map[string]any{"code": "000000"}, mfaSession).Expect(t, 401, "invalid_code")
+		e.clock.Advance(30 * time.Second)
+		e.c.Do(t, "DELETE", "/v1/me/mfa/totp", map[string]any{"code": rfc6238(t, secret, e.clock.Now())}, mfaSession).Expect(t, 204)
+		if e.c.Do(t, "GET", "/v1/me", nil, mfaSession).Expect(t, 200).Body["mfa_enabled"] != false {
+			t.Fatal("MFA still on without factors")
+		}
+		e.login(t, u.email, goodPassword) // plain tokens again
+		acts := e.auditActions(t, mfaSession)
+		for _, want := range []string{"mfa.totp.enrolled", "mfa.totp.enabled", "user.login.mfa_required", "user.login.mfa_failed",
+			"mfa.backup_code.used", "mfa.backup_codes.regenerated", "mfa.totp.disabled", "mfa.disabled"} {
+			if !slices.Contains(acts, want) {
+				t.Errorf("audit lacks %s", want)
+			}
+		}
+	})
+}
+
+func TestMFATokenLimits(t *testing.T) {
+	e := newMFAEnv(t, testdbSQLite(t))
+	u := e.verifiedUser(t, "limits")
+	secret, _ := e.enrollTOTP(t, u)
+
+	// The 5th wrong code kills the token: even the right code then fails.
+	mt, _ := e.startLogin(t, u.email)
+	for i := 0; i < 5; i++ {
+		e.verify(t, mt, "totp", "11111"+string(rune('0'+i))).Expect(t, 401, "invalid_code")
+	}
+	e.clock.Advance(30 * time.Second)
+	e.verify(t, mt, "totp", rfc6238(t, secret, e.clock.Now())).Expect(t, 401, "invalid_token")
+
+	// It expires after 5 minutes.
+	mt, _ = e.startLogin(t, u.email)
+	e.clock.Advance(5*time.Minute + time.Second)
+	e.verify(t, mt, "totp", rfc6238(t, secret, e.clock.Now())).Expect(t, 401, "invalid_token")
+
+	// A method the user does not have is a wrong code, and bad input is refused.
+	mt, _ = e.startLogin(t, u.email)
+	e.verify(t, mt, "sms", "123456").Expect(t, 401, "invalid_code")
+	e.verify(t, mt, "carrier-pigeon", "123456").Expect(t, 422, "validation_failed")
+	e.verify(t, "not-a-token", "totp", "123456").Expect(t, 401, "invalid_token")
+	e.c.Do(t, "POST", "/v1/auth/mfa/challenge", map[string]any{"mfa_token": mt, "method": "sms"}, "").Expect(t, 409, "conflict")
+}

@@ -1,0 +1,172 @@
+package api_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/descope/virtualwebauthn"
+
+	"github.com/gatehouse-id/gatehouse/internal/testutil/testserver"
+)
+
+// passkey is a software authenticator with one credential.
+type passkey struct {
+	rp   virtualwebauthn.RelyingParty
+	auth virtualwebauthn.Authenticator
+	cred virtualwebauthn.Credential
+}
+
+func newPasskey(e *env, userID string) *passkey {
+	rp := virtualwebauthn.RelyingParty{Name: "Gatehouse", ID: "localhost", Origin: e.srv.Config.Issuer}
+	auth := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(userID)})
+	return &passkey{rp: rp, auth: auth, cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)}
+}
+
+func optionsJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// register adds the passkey to the signed-in user's account.
+func (p *passkey) register(t *testing.T, e *env, access, name string) string {
+	t.Helper()
+	begin := e.c.Do(t, "POST", "/v1/me/webauthn/register/begin", map[string]any{"name": name}, access).Expect(t, 200)
+	opts, err := virtualwebauthn.ParseAttestationOptions(optionsJSON(t, begin.Body["options"]))
+	if err != nil {
+		t.Fatalf("attestation options: %v", err)
+	}
+	if opts.RelyingPartyID != "localhost" || len(opts.Challenge) < 16 {
+		t.Fatalf("options: rp %q, challenge of %d bytes", opts.RelyingPartyID, len(opts.Challenge))
+	}
+	resp := virtualwebauthn.CreateAttestationResponse(p.rp, p.auth, p.cred, *opts)
+	fin := e.c.Do(t, "POST", "/v1/me/webauthn/register/finish", map[string]any{"challenge_id": begin.Str("challenge_id"),
+		"credential": json.RawMessage(resp)}, access).Expect(t, 201)
+	if fin.Str("name") != name || fin.Str("id") == "" {
+		t.Fatalf("register finish = %s", fin.Raw)
+	}
+	p.auth.AddCredential(p.cred)
+	return fin.Str("id")
+}
+
+// assert answers an assertion request with the given counter.
+func (p *passkey) assert(t *testing.T, options any, counter uint32) json.RawMessage {
+	t.Helper()
+	opts, err := virtualwebauthn.ParseAssertionOptions(optionsJSON(t, options))
+	if err != nil {
+		t.Fatalf("assertion options: %v", err)
+	}
+	if len(opts.Challenge) < 16 {
+		t.Fatalf("challenge of %d bytes", len(opts.Challenge))
+	}
+	p.cred.Counter = counter
+	return json.RawMessage(virtualwebauthn.CreateAssertionResponse(p.rp, p.auth, p.cred, *opts))
+}
+
+func TestPasskeys(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newEnv(t, db(t), testserver.WithLocalhostIssuer())
+		u := e.verifiedUser(t, "passkey")
+		pk := newPasskey(e, u.id)
+		credID := pk.register(t, e, u.tok.Access, "YubiKey")
+		st := e.c.Do(t, "GET", "/v1/me/mfa", nil, u.tok.Access).Expect(t, 200)
+		if list := st.Body["webauthn"].([]any); len(list) != 1 || list[0].(map[string]any)["name"] != "YubiKey" {
+			t.Fatalf("webauthn status = %s", st.Raw)
+		}
+		e.mail.WaitFor(t, u.email, "Security change")
+
+		// Passwordless, discoverable: the authenticator names the account.
+		begin := e.c.Do(t, "POST", "/v1/auth/webauthn/login/begin", map[string]any{}, "").Expect(t, 200)
+		if opts := begin.Body["options"].(map[string]any); opts["allowCredentials"] != nil {
+			t.Fatalf("discoverable options list credentials: %v", opts)
+		}
+		login := e.c.Do(t, "POST", "/v1/auth/webauthn/login/finish", map[string]any{"challenge_id": begin.Str("challenge_id"),
+			"credential": pk.assert(t, begin.Body["options"], 1)}, "").Expect(t, 200)
+		c := claimsOf(t, login.Str("access_token"))
+		if c["sub"] != u.id || !slices.Contains(strs(c["amr"]), "hwk") {
+			t.Fatalf("passkey login claims = %v", c)
+		}
+		// The challenge is used up: the same response again fails.
+		e.c.Do(t, "POST", "/v1/auth/webauthn/login/finish", map[string]any{"challenge_id": begin.Str("challenge_id"),
+			"credential": pk.assert(t, begin.Body["options"], 2)}, "").Expect(t, 401, "invalid_credentials")
+
+		// With an email: the options name the user's credential.
+		begin = e.c.Do(t, "POST", "/v1/auth/webauthn/login/begin", map[string]any{"email": u.email}, "").Expect(t, 200)
+		allowed := begin.Body["options"].(map[string]any)["allowCredentials"].([]any)
+		if len(allowed) != 1 || allowed[0].(map[string]any)["id"] != base64.RawURLEncoding.EncodeToString(pk.cred.ID) {
+			t.Fatalf("allowCredentials = %v", allowed)
+		}
+		// A replayed counter (not above the last one seen) is refused.
+		e.c.Do(t, "POST", "/v1/auth/webauthn/login/finish", map[string]any{"challenge_id": begin.Str("challenge_id"),
+			"credential": pk.assert(t, begin.Body["options"], 1)}, "").Expect(t, 401, "invalid_credentials")
+		begin = e.c.Do(t, "POST", "/v1/auth/webauthn/login/begin", map[string]any{"email": u.email}, "").Expect(t, 200)
+		e.c.Do(t, "POST", "/v1/auth/webauthn/login/finish", map[string]any{"challenge_id": begin.Str("challenge_id"),
+			"credential": pk.assert(t, begin.Body["options"], 5)}, "").Expect(t, 200)
+
+		// A tampered signature is refused.
+		begin = e.c.Do(t, "POST", "/v1/auth/webauthn/login/begin", map[string]any{}, "").Expect(t, 200)
+		resp := pk.assert(t, begin.Body["options"], 6)
+		var m map[string]any
+		json.Unmarshal(resp, &m)
+		sig := m["response"].(map[string]any)["signature"].(string)
+		m["response"].(map[string]any)["signature"] = flipB64(sig)
+		e.c.Do(t, "POST", "/v1/auth/webauthn/login/finish", map[string]any{"challenge_id": begin.Str("challenge_id"),
+			"credential": m}, "").Expect(t, 401, "invalid_credentials")
+		// An unknown email gets options just like no email: nothing is revealed.
+		unknown := e.c.Do(t, "POST", "/v1/auth/webauthn/login/begin", map[string]any{"email": uniqueEmail("ghost")}, "").Expect(t, 200)
+		if unknown.Body["options"].(map[string]any)["allowCredentials"] != nil {
+			t.Fatal("an unknown email changed the options")
+		}
+
+		// As a second factor after the password.
+		r := e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": u.email, "password": goodPassword}, "").Expect(t, 200)
+		if !slices.Equal(strs(r.Body["mfa_methods"]), []string{"webauthn"}) {
+			t.Fatalf("methods = %v", r.Body["mfa_methods"])
+		}
+		mt := r.Str("mfa_token")
+		sb := e.c.Do(t, "POST", "/v1/auth/mfa/webauthn/begin", map[string]any{"mfa_token": mt}, "").Expect(t, 200)
+		bad := pk.assert(t, sb.Body["options"], 5) // replayed counter: 5 was already seen
+		e.c.Do(t, "POST", "/v1/auth/mfa/webauthn/finish", map[string]any{"mfa_token": mt, "challenge_id": sb.Str("challenge_id"), "credential": bad}, "").
+			Expect(t, 401, "invalid_code")
+		sb = e.c.Do(t, "POST", "/v1/auth/mfa/webauthn/begin", map[string]any{"mfa_token": mt}, "").Expect(t, 200)
+		ok := e.c.Do(t, "POST", "/v1/auth/mfa/webauthn/finish", map[string]any{"mfa_token": mt, "challenge_id": sb.Str("challenge_id"),
+			"credential": pk.assert(t, sb.Body["options"], 7)}, "").Expect(t, 200)
+		if c := claimsOf(t, ok.Str("access_token")); !slices.Equal(strs(c["amr"]), []string{"pwd", "hwk", "mfa"}) {
+			t.Fatalf("step-up amr = %v", c["amr"])
+		}
+		mfaAccess := ok.Str("access_token")
+
+		// A second credential, then removal of both: MFA turns off.
+		pk2 := newPasskey(e, u.id)
+		e.c.Do(t, "POST", "/v1/me/webauthn/register/begin", nil, u.tok.Access).Expect(t, 403, "forbidden") // needs a factor-verified session
+		id2 := pk2.register(t, e, mfaAccess, "Phone")
+		e.c.Do(t, "DELETE", "/v1/me/webauthn/"+credID, nil, u.tok.Access).Expect(t, 403, "forbidden")
+		e.c.Do(t, "DELETE", "/v1/me/webauthn/"+credID, nil, mfaAccess).Expect(t, 204)
+		e.c.Do(t, "DELETE", "/v1/me/webauthn/"+credID, nil, mfaAccess).Expect(t, 404)
+		e.c.Do(t, "DELETE", "/v1/me/webauthn/"+id2, nil, mfaAccess).Expect(t, 204)
+		if e.c.Do(t, "GET", "/v1/me", nil, mfaAccess).Expect(t, 200).Body["mfa_enabled"] != false {
+			t.Fatal("MFA still on after removing every credential")
+		}
+		// Nobody else can touch the user's credentials.
+		stranger := e.verifiedUser(t, "pk-stranger")
+		pk3 := newPasskey(e, u.id)
+		id3 := pk3.register(t, e, mfaAccess, "Laptop")
+		e.c.Do(t, "DELETE", "/v1/me/webauthn/"+id3, nil, stranger.tok.Access).Expect(t, 404)
+		if !strings.Contains(strings.Join(e.auditActions(t, mfaAccess), " "), "mfa.webauthn.removed") {
+			t.Fatal("removal not audited")
+		}
+	})
+}
+
+// flipB64 changes one bit of a base64url value.
+func flipB64(s string) string {
+	b, _ := base64.RawURLEncoding.DecodeString(s)
+	b[len(b)/2] ^= 0x01
+	return base64.RawURLEncoding.EncodeToString(b)
+}
