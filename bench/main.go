@@ -28,7 +28,14 @@ type options struct {
 	jsonOut   string
 	argonMem  string
 	argonIter string
+	extraEnv  []string
 }
+
+// envList collects repeated -env KEY=VALUE flags.
+type envList []string
+
+func (e *envList) String() string     { return strings.Join(*e, ",") }
+func (e *envList) Set(v string) error { *e = append(*e, v); return nil }
 
 func main() {
 	var o options
@@ -43,7 +50,10 @@ func main() {
 	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	flag.StringVar(&o.argonMem, "argon2-memory-kib", "", "argon2id memory for the server and the ceiling measurement (default: the server's)")
 	flag.StringVar(&o.argonIter, "argon2-iterations", "", "argon2id passes (default: the server's)")
+	var extra envList
+	flag.Var(&extra, "env", "extra GATEHOUSE_*=value for the started server (repeatable), e.g. -env GATEHOUSE_SIGNING_ALG=ES256")
 	flag.Parse()
+	o.extraEnv = extra
 	o.scenarios = strings.Split(scen, ",")
 	if scen == "all" {
 		o.scenarios = []string{"register", "login", "refresh", "me", "jwks", "authz"}

@@ -70,6 +70,7 @@ func startOrTarget(ctx context.Context, o options) (*server, error) {
 		// Throttling would measure the limiter, not the service.
 		"GATEHOUSE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT=1000000", "GATEHOUSE_LIMIT_LOGIN_FAILURES_PER_IP=1000000",
 		"GATEHOUSE_LIMIT_IP_PER_MINUTE=1000000"}
+	s.env = append(s.env, o.extraEnv...)
 	if o.argonMem != "" {
 		s.env = append(s.env, "GATEHOUSE_ARGON2_MEMORY_KIB="+o.argonMem)
 	}

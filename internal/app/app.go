@@ -141,6 +141,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if a.cfg.DebugAddr != "" {
+		stopDebug := a.serveDebug(a.cfg.DebugAddr)
+		defer stopDebug()
+	}
 	a.log.Info("serving", "addr", ln.Addr().String(), "issuer", a.cfg.Issuer, "database", a.db.Dialect(), "env", a.cfg.Env)
 
 	var err error

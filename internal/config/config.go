@@ -28,7 +28,8 @@ type Config struct {
 	// MasterKey encrypts secrets at rest (signing keys, TOTP secrets). 32 bytes.
 	MasterKey []byte
 
-	LogLevel string
+	LogLevel  string
+	DebugAddr string
 
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration

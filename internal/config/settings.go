@@ -55,6 +55,8 @@ var Settings = []Setting{
 		apply: func(c *Config, v string) error { return parseMasterKey(&c.MasterKey, v) }},
 	{Env: "GATEHOUSE_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error",
 		apply: func(c *Config, v string) error { return oneOf(&c.LogLevel, v, "debug", "info", "warn", "error") }},
+	{Env: "GATEHOUSE_DEBUG_ADDR", Help: "host:port for net/http/pprof profiles (off by default; keep it on loopback)",
+		apply: func(c *Config, v string) error { return parseAddr(&c.DebugAddr, v) }},
 	{Env: "GATEHOUSE_HTTP_READ_HEADER_TIMEOUT", Default: "5s", Help: "time allowed to read request headers",
 		apply: func(c *Config, v string) error { return parseDuration(&c.ReadHeaderTimeout, v, time.Second, time.Hour) }},
 	{Env: "GATEHOUSE_HTTP_READ_TIMEOUT", Default: "15s", Help: "time allowed to read a whole request",

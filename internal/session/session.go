@@ -98,19 +98,34 @@ func (s *Service) Start(ctx context.Context, q store.Queries, userID string, amr
 
 // issue stores a new refresh token for sess and signs an access token carrying scope.
 func (s *Service) issue(ctx context.Context, q store.Queries, sess *store.Session, sc *OrgScope) (*Tokens, error) {
+	t, sub, err := s.rotate(ctx, q, sess, sc)
+	if err != nil {
+		return nil, err
+	}
+	return t, s.sign(t, sub)
+}
+
+// rotate stores a new refresh token for sess and returns what the access token will say.
+func (s *Service) rotate(ctx context.Context, q store.Queries, sess *store.Session, sc *OrgScope) (*Tokens, token.Subject, error) {
 	refresh, hash := token.NewOpaque()
 	if err := q.CreateRefreshToken(ctx, &store.RefreshToken{Hash: hash, SessionID: sess.ID, CreatedAt: s.Now()}); err != nil {
-		return nil, err
+		return nil, token.Subject{}, err
 	}
 	sub := token.Subject{UserID: sess.UserID, SessionID: sess.ID, AMR: sess.AMR}
 	if sc != nil {
 		sub.OrgID, sub.Roles, sub.Permissions = sc.OrgID, sc.Roles, sc.Permissions
 	}
+	return &Tokens{RefreshToken: refresh, SessionID: sess.ID}, sub, nil
+}
+
+// sign adds the access token.
+func (s *Service) sign(t *Tokens, sub token.Subject) error {
 	access, ttl, err := s.Access.Issue(sub)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &Tokens{AccessToken: access, ExpiresIn: ttl, RefreshToken: refresh, SessionID: sess.ID}, nil
+	t.AccessToken, t.ExpiresIn = access, ttl
+	return nil
 }
 
 // Refresh exchanges a refresh token for new tokens, rotating it. A token that was already
@@ -121,6 +136,7 @@ func (s *Service) issue(ctx context.Context, q store.Queries, sess *store.Sessio
 func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tokens, error) {
 	hash := token.Hash(refreshToken)
 	var out *Tokens
+	var sub token.Subject
 	var reused string // the session revoked for reuse
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		rt, err := q.RefreshTokenByHash(ctx, hash)
@@ -150,7 +166,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tok
 					return err
 				}
 				sess.LastSeenAt = now
-				out, err = s.issue(ctx, q, sess, sc)
+				// Signing waits for the commit: the write transaction stays short.
+				out, sub, err = s.rotate(ctx, q, sess, sc)
 				return err
 			}
 			if !errors.Is(err, store.ErrConflict) {
@@ -182,6 +199,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tok
 	case err != nil:
 		s.refreshes.WithLabelValues("error").Inc()
 		return nil, fmt.Errorf("session: refresh: %w", err)
+	}
+	if err := s.sign(out, sub); err != nil {
+		return nil, err
 	}
 	s.refreshes.WithLabelValues("succeeded").Inc()
 	return out, nil

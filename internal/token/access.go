@@ -35,6 +35,8 @@ type Access struct {
 	Audience string
 	TTL      time.Duration
 	Now      func() time.Time
+
+	cache verified
 }
 
 // Subject is who a token is for and what it carries besides identity.
@@ -90,7 +92,24 @@ var acceptedAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA}
 const leeway = 30 * time.Second
 
 // Verify checks signature, header, issuer, audience and times, and returns the claims.
+// The claims are shared with later calls for the same token: read, do not change them.
 func (a *Access) Verify(raw string) (*Claims, error) {
+	now := a.Now()
+	if c, ok := a.cache.get(raw, now); ok {
+		// Still check the times: the clock moves on while an entry is cached.
+		if now.Add(-leeway).Before(c.Expiry.Time()) {
+			return c, nil
+		}
+	}
+	c, err := a.verify(raw, now)
+	if err != nil {
+		return nil, err
+	}
+	a.cache.put(raw, c, now)
+	return c, nil
+}
+
+func (a *Access) verify(raw string, now time.Time) (*Claims, error) {
 	tok, err := jwt.ParseSigned(raw, acceptedAlgs)
 	if err != nil {
 		return nil, invalid{"unparseable or disallowed algorithm"}
@@ -119,7 +138,7 @@ func (a *Access) Verify(raw string) (*Claims, error) {
 	if c.Expiry == nil || c.NotBefore == nil || c.IssuedAt == nil || c.Subject == "" || c.SessionID == "" {
 		return nil, invalid{"missing required claims"}
 	}
-	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: a.Issuer, AnyAudience: jwt.Audience{a.Audience}, Time: a.Now()}, leeway); err != nil {
+	if err := c.ValidateWithLeeway(jwt.Expected{Issuer: a.Issuer, AnyAudience: jwt.Audience{a.Audience}, Time: now}, leeway); err != nil {
 		return nil, invalid{err.Error()}
 	}
 	return &c, nil

@@ -1,7 +1,9 @@
 package token
 
 import (
+	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -217,4 +219,76 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("Verify error %v is not ErrInvalid", err)
 		}
 	})
+}
+
+func TestVerifiedCacheHonoursExpiry(t *testing.T) {
+	keys, _ := newRSAKeys(t)
+	clock := now
+	a := &Access{Keys: keys, Issuer: "https://id.example.com", Audience: "https://id.example.com", TTL: 2 * time.Minute,
+		Now: func() time.Time { return clock }}
+	raw, _, _ := a.Issue(Subject{UserID: "u", SessionID: "s"})
+	if _, err := a.Verify(raw); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Verify(raw); err != nil {
+		t.Fatalf("cached verify: %v", err)
+	}
+	clock = clock.Add(2*time.Minute + leeway + time.Second)
+	if _, err := a.Verify(raw); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("an expired token passed through the cache: %v", err)
+	}
+	// A forged token is never cached as valid, however often it is sent.
+	forged := retamper(raw)
+	for i := 0; i < 3; i++ {
+		if _, err := a.Verify(forged); !errors.Is(err, ErrInvalid) {
+			t.Fatal("forged token accepted")
+		}
+	}
+}
+
+// BenchmarkIssue shows what signing costs per algorithm: go test -bench Issue ./internal/token
+func BenchmarkIssue(b *testing.B) {
+	for _, alg := range []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA} {
+		b.Run(string(alg), func(b *testing.B) {
+			a := newAccess(benchKeys(b, alg))
+			for b.Loop() {
+				if _, _, err := a.Issue(Subject{UserID: "u", SessionID: "s", AMR: []string{"pwd"}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkVerify shows the cost of checking a token the first time (no cache).
+func BenchmarkVerify(b *testing.B) {
+	for _, alg := range []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA} {
+		b.Run(string(alg), func(b *testing.B) {
+			a := newAccess(benchKeys(b, alg))
+			raw, _, _ := a.Issue(Subject{UserID: "u", SessionID: "s"})
+			for b.Loop() {
+				if _, err := a.verify(raw, now); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func benchKeys(b *testing.B, alg jose.SignatureAlgorithm) *staticKeys {
+	var priv crypto.Signer
+	switch alg {
+	case jose.RS256:
+		priv, _ = rsa.GenerateKey(rand.Reader, 2048)
+	case jose.ES256:
+		priv, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	default:
+		_, priv, _ = ed25519.GenerateKey(rand.Reader)
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: jose.JSONWebKey{Key: priv, KeyID: "k"}},
+		(&jose.SignerOptions{}).WithType("at+jwt"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &staticKeys{signer: signer, pub: map[string]jose.JSONWebKey{"k": {Key: priv.Public(), KeyID: "k", Algorithm: string(alg)}}}
 }

@@ -107,7 +107,7 @@ func openSQLite(path string, opt Options) (*DB, error) {
 	r.SetMaxOpenConns(opt.MaxConns)
 	r.SetMaxIdleConns(opt.MaxConns)
 	db := &DB{dialect: SQLite, path: path, write: w, read: r}
-	db.queries = queries{w: w, r: r}
+	db.queries = queries{w: w, r: r, stmts: &stmtCache{db: r}}
 	return db, nil
 }
 
@@ -120,7 +120,7 @@ func openPostgres(rawURL string, opt Options) (*DB, error) {
 	p.SetMaxIdleConns(opt.MaxConns)
 	p.SetConnMaxIdleTime(5 * time.Minute)
 	db := &DB{dialect: Postgres, write: p, read: p}
-	db.queries = queries{w: p, r: p}
+	db.queries = queries{w: p, r: p, stmts: &stmtCache{db: p}}
 	return db, nil
 }
 
@@ -148,6 +148,7 @@ func (db *DB) Stats() map[string]*sql.DB {
 
 // Close closes the pools.
 func (db *DB) Close() error {
+	db.stmts.m.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 	err := db.write.Close()
 	if db.read != db.write {
 		if rerr := db.read.Close(); err == nil {

@@ -78,7 +78,7 @@ func scanMember(row interface{ Scan(...any) error }) (*store.Member, error) {
 }
 
 func (q queries) MemberOf(ctx context.Context, orgID, userID string) (*store.Member, error) {
-	return scanMember(q.r.QueryRowContext(ctx, `SELECT `+memberColumns+` FROM org_members m JOIN users u ON u.id = m.user_id
+	return scanMember(q.readRow(ctx, `SELECT `+memberColumns+` FROM org_members m JOIN users u ON u.id = m.user_id
 		WHERE m.org_id = $1 AND m.user_id = $2`, orgID, userID))
 }
 

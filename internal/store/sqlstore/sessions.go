@@ -33,7 +33,7 @@ func (q queries) CreateSession(ctx context.Context, s *store.Session) error {
 }
 
 func (q queries) SessionByID(ctx context.Context, id string) (*store.Session, error) {
-	return scanSession(q.r.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
+	return scanSession(q.readRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
 }
 
 func (q queries) ListSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error) {

@@ -32,7 +32,7 @@ func (q queries) CreateUser(ctx context.Context, u *store.User) error {
 }
 
 func (q queries) UserByID(ctx context.Context, id string) (*store.User, error) {
-	return scanUser(q.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	return scanUser(q.readRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
 }
 
 func (q queries) UserByEmail(ctx context.Context, email string) (*store.User, error) {
