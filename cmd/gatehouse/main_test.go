@@ -76,7 +76,7 @@ func TestBadInvocationsExit2WithOneLine(t *testing.T) {
 func TestEveryCommandHasHelp(t *testing.T) {
 	clearEnv(t)
 	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"migrate", "up", "--help"},
-		{"migrate", "status", "--help"}, {"audit", "--help"}, {"audit", "verify", "--help"}, {"config", "--help"}, {"config", "reference", "--help"}, {"config", "check", "--help"}, {"version", "--help"}} {
+		{"migrate", "status", "--help"}, {"audit", "--help"}, {"audit", "verify", "--help"}, {"config", "--help"}, {"config", "reference", "--help"}, {"config", "check", "--help"}, {"admin", "--help"}, {"admin", "user", "--help"}, {"admin", "user", "disable", "--help"}, {"admin", "user", "mfa-reset", "--help"}, {"version", "--help"}} {
 		code, out, _ := runCLI(t, args...)
 		if code != 0 || !strings.Contains(out, "Usage:") {
 			t.Errorf("%v: exit %d, output %q", args, code, out)
@@ -190,6 +190,41 @@ func TestAuditVerifyReportsTampering(t *testing.T) {
 			code, out, _ = runCLI(t, "audit", "verify")
 			if code != 1 || !strings.Contains(out, "event 2 is missing") {
 				t.Fatalf("verify after a deletion: %d %q", code, out)
+			}
+		})
+	}
+}
+
+func TestAdminUserCommands(t *testing.T) {
+	for _, b := range testdb.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			clearEnv(t)
+			url := b.URL(t)
+			t.Setenv("GATEHOUSE_DATABASE_URL", url)
+			srv := testserver.Start(t, url, testserver.With("GATEHOUSE_DATA_DIR", os.Getenv("GATEHOUSE_DATA_DIR")),
+				testserver.With("GATEHOUSE_SESSION_CACHE_TTL", "0s"))
+			c := apitest.New(srv.URL)
+			c.Do(t, "POST", "/v1/auth/register", map[string]any{"email": "ops@example.com", "password": "correct horse battery"}, "").Expect(t, 201)
+			tok := c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": "ops@example.com", "password": "correct horse battery"}, "").Expect(t, 200)
+
+			code, out, errOut := runCLI(t, "admin", "user", "disable", "OPS@example.com")
+			if code != 0 || !strings.Contains(out, "disabled, 1 session(s) ended") {
+				t.Fatalf("disable: %d %q %q", code, out, errOut)
+			}
+			c.Do(t, "GET", "/v1/me", nil, tok.Str("access_token")).Expect(t, 401)
+			c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": "ops@example.com", "password": "correct horse battery"}, "").Expect(t, 403, "account_disabled")
+			if code, out, _ = runCLI(t, "admin", "user", "enable", "ops@example.com"); code != 0 {
+				t.Fatalf("enable: %d %q", code, out)
+			}
+			c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": "ops@example.com", "password": "correct horse battery"}, "").Expect(t, 200)
+			if code, out, _ = runCLI(t, "admin", "user", "mfa-reset", "ops@example.com"); code != 0 || !strings.Contains(out, "removed") {
+				t.Fatalf("mfa-reset: %d %q", code, out)
+			}
+			if code, _, errOut = runCLI(t, "admin", "user", "disable", "nobody@example.com"); code != 1 || !strings.Contains(errOut, "no such user") {
+				t.Fatalf("unknown user: %d %q", code, errOut)
+			}
+			if code, _, _ = runCLI(t, "admin", "user", "disable"); code != 2 {
+				t.Fatalf("missing argument: exit %d, want 2", code)
 			}
 		})
 	}

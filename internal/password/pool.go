@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,7 +24,7 @@ type Hasher struct {
 	waiting  atomic.Int64
 	maxQueue int64
 	maxWait  time.Duration
-	dummy    string // a hash of a random password, verified for unknown accounts
+	dummy    func() string // a hash of a random password, verified for unknown accounts
 	duration prometheus.Histogram
 }
 
@@ -47,12 +48,20 @@ func NewHasher(p Params, workers, queue int, reg prometheus.Registerer) (*Hasher
 		reg.MustRegister(h.duration)
 	}
 	random := make([]byte, 16)
-	rand.Read(random)
-	dummy, err := hashWith(p, hex.EncodeToString(random))
-	if err != nil {
+	if _, err := rand.Read(random); err != nil {
 		return nil, err
 	}
-	h.dummy = dummy
+	// The dummy hash costs one full hash: compute it in the background so that start-up
+	// does not wait for it (the first unknown-account login does, once).
+	dummy := make(chan string, 1)
+	go func() {
+		d, err := hashWith(p, hex.EncodeToString(random))
+		if err != nil {
+			d = "" // VerifyDummy then falls back to hashing on the spot
+		}
+		dummy <- d
+	}()
+	h.dummy = sync.OnceValue(func() string { return <-dummy })
 	return h, nil
 }
 
@@ -81,7 +90,12 @@ func (h *Hasher) Verify(ctx context.Context, pw, stored string) (ok, rehash bool
 // VerifyDummy spends one verification on a hash nobody knows the password of, so that
 // an unknown account costs the same time as a wrong password.
 func (h *Hasher) VerifyDummy(ctx context.Context, pw string) error {
-	_, _, err := h.Verify(ctx, pw, h.dummy)
+	d := h.dummy()
+	if d == "" {
+		_, err := h.Hash(ctx, pw)
+		return err
+	}
+	_, _, err := h.Verify(ctx, pw, d)
 	return err
 }
 

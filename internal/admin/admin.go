@@ -1,0 +1,77 @@
+// Package admin holds operator actions on accounts that the CLI (and later the admin
+// API) performs: disabling an account, which ends its sessions, and resetting its
+// second factors.
+package admin
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// ErrNotFound: no such user.
+var ErrNotFound = errors.New("admin: no such user")
+
+// Resetter removes a user's second factors (the mfa package).
+type Resetter interface {
+	Reset(ctx context.Context, actorID, userID string) error
+}
+
+// Service performs administrative actions.
+type Service struct {
+	Store store.Store
+	MFA   Resetter
+	Now   func() time.Time
+}
+
+// Actions on users, in the audit log.
+const (
+	UserDisabled audit.Action = "admin.user.disabled"
+	UserEnabled  audit.Action = "admin.user.enabled"
+)
+
+// Lookup finds a user by email or id.
+func (s *Service) Lookup(ctx context.Context, emailOrID string) (*store.User, error) {
+	u, err := s.Store.UserByEmail(ctx, emailOrID)
+	if errors.Is(err, store.ErrNotFound) {
+		u, err = s.Store.UserByID(ctx, emailOrID)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	return u, err
+}
+
+// SetDisabled disables (ending every session) or re-enables an account. actorID is the
+// administrator ("" for the command line).
+func (s *Service) SetDisabled(ctx context.Context, actorID, userID string, disabled bool) (revoked int, err error) {
+	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		now := s.Now()
+		if err := q.SetUserDisabled(ctx, userID, disabled, now); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return ErrNotFound
+			}
+			return err
+		}
+		action := UserEnabled
+		if disabled {
+			action = UserDisabled
+			ids, err := q.RevokeUserSessions(ctx, userID, "", "account_disabled", now)
+			if err != nil {
+				return err
+			}
+			revoked = len(ids)
+		}
+		return audit.Record(ctx, q, audit.Event{Action: action, ActorID: actorID, TargetType: "user", TargetID: userID, Time: now,
+			Details: map[string]any{"sessions_revoked": revoked}})
+	})
+	return revoked, err
+}
+
+// ResetMFA removes every second factor of the user.
+func (s *Service) ResetMFA(ctx context.Context, actorID, userID string) error {
+	return s.MFA.Reset(ctx, actorID, userID)
+}
