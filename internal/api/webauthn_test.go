@@ -1,6 +1,10 @@
 package api_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"slices"
@@ -22,7 +26,26 @@ type passkey struct {
 func newPasskey(e *env, userID string) *passkey {
 	rp := virtualwebauthn.RelyingParty{Name: "Gatehouse", ID: "localhost", Origin: e.srv.Config.Issuer}
 	auth := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{UserHandle: []byte(userID)})
-	return &passkey{rp: rp, auth: auth, cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)}
+	return &passkey{rp: rp, auth: auth, cred: virtualwebauthn.NewCredentialWithImportedKey(virtualwebauthn.KeyTypeEC2, fullWidthP256Key())}
+}
+
+// fullWidthP256Key makes a P-256 key whose coordinates both need 32 bytes. The software
+// authenticator encodes them with big.Int.Bytes, which drops leading zeros, and a 31-byte
+// coordinate (about one key in 64) is rightly refused by the server.
+func fullWidthP256Key() []byte {
+	for {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		if len(k.X.Bytes()) == 32 && len(k.Y.Bytes()) == 32 {
+			der, err := x509.MarshalPKCS8PrivateKey(k)
+			if err != nil {
+				panic(err)
+			}
+			return der
+		}
+	}
 }
 
 func optionsJSON(t *testing.T, v any) string {
