@@ -155,27 +155,14 @@ func (h *Me) listAudit(w http.ResponseWriter, r *http.Request, p *Principal) err
 // auditPage serves one page of audit events: the cursor is the sequence number of the
 // last event of the previous page.
 func auditPage(w http.ResponseWriter, r *http.Request, fetch func(beforeSeq int64, limit int) ([]store.AuditEvent, error)) error {
-	limit, cursor, err := page(r)
-	if err != nil {
-		return err
-	}
-	var before int64
-	if cursor != "" {
-		if before, err = strconv.ParseInt(cursor, 10, 64); err != nil || before < 1 {
-			return problem.Validation(problem.FieldError{Field: "cursor", Message: "is not a valid cursor"})
+	return servePage(w, r, func(cursor string, limit int) ([]store.AuditEvent, error) {
+		var before int64
+		if cursor != "" {
+			var err error
+			if before, err = strconv.ParseInt(cursor, 10, 64); err != nil || before < 1 {
+				return nil, problem.Validation(problem.FieldError{Field: "cursor", Message: "is not a valid cursor"})
+			}
 		}
-	}
-	events, err := fetch(before, limit+1)
-	if err != nil {
-		return domainError(err)
-	}
-	next := ""
-	if len(events) > limit {
-		events, next = events[:limit], strconv.FormatInt(events[limit-1].Seq, 10)
-	}
-	items := make([]AuditEvent, len(events))
-	for i := range events {
-		items[i] = auditView(&events[i])
-	}
-	return writeJSON(w, http.StatusOK, newList(items, next))
+		return fetch(before, limit)
+	}, func(e *store.AuditEvent) string { return strconv.FormatInt(e.Seq, 10) }, auditView)
 }

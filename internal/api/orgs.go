@@ -114,6 +114,10 @@ func memberView(m *store.Member) Member {
 	return Member{UserID: m.UserID, Email: m.Email, Name: m.Name, Roles: nonNil(m.Roles), JoinedAt: m.JoinedAt.UTC()}
 }
 
+func invitationView(inv *store.Invitation) Invitation {
+	return Invitation{ID: inv.ID, Email: inv.Email, Roles: nonNil(inv.Roles), ExpiresAt: inv.ExpiresAt.UTC()}
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -188,23 +192,10 @@ func (h *Orgs) create(w http.ResponseWriter, r *http.Request, p *Principal) erro
 }
 
 func (h *Orgs) list(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	limit, cursor, err := page(r)
-	if err != nil {
-		return err
-	}
-	orgs, err := h.Orgs.List(r.Context(), p.UserID, cursor, limit+1)
-	if err != nil {
-		return err
-	}
-	next := ""
-	if len(orgs) > limit {
-		orgs, next = orgs[:limit], orgs[limit-1].Org.ID
-	}
-	items := make([]MyOrg, len(orgs))
-	for i := range orgs {
-		items[i] = MyOrg{Org: orgView(&orgs[i].Org), Roles: nonNil(orgs[i].Roles)}
-	}
-	return writeJSON(w, http.StatusOK, newList(items, next))
+	return servePage(w, r, func(cursor string, limit int) ([]store.MemberOrg, error) {
+		return h.Orgs.List(r.Context(), p.UserID, cursor, limit)
+	}, func(o *store.MemberOrg) string { return o.Org.ID },
+		func(o *store.MemberOrg) MyOrg { return MyOrg{Org: orgView(&o.Org), Roles: nonNil(o.Roles)} })
 }
 
 func (h *Orgs) get(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -262,23 +253,9 @@ func (h *Orgs) members(w http.ResponseWriter, r *http.Request, p *Principal) err
 	if err != nil {
 		return err
 	}
-	limit, cursor, err := page(r)
-	if err != nil {
-		return err
-	}
-	ms, err := h.Orgs.Members(r.Context(), p.UserID, id, cursor, limit+1)
-	if err != nil {
-		return domainError(err)
-	}
-	next := ""
-	if len(ms) > limit {
-		ms, next = ms[:limit], ms[limit-1].UserID
-	}
-	items := make([]Member, len(ms))
-	for i := range ms {
-		items[i] = memberView(&ms[i])
-	}
-	return writeJSON(w, http.StatusOK, newList(items, next))
+	return servePage(w, r, func(cursor string, limit int) ([]store.Member, error) {
+		return h.Orgs.Members(r.Context(), p.UserID, id, cursor, limit)
+	}, func(m *store.Member) string { return m.UserID }, memberView)
 }
 
 func (h *Orgs) invite(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -302,7 +279,7 @@ func (h *Orgs) invite(w http.ResponseWriter, r *http.Request, p *Principal) erro
 	if err != nil {
 		return domainError(err)
 	}
-	return writeJSON(w, http.StatusCreated, Invitation{ID: inv.ID, Email: inv.Email, Roles: inv.Roles, ExpiresAt: inv.ExpiresAt.UTC()})
+	return writeJSON(w, http.StatusCreated, invitationView(inv))
 }
 
 func (h *Orgs) invitations(w http.ResponseWriter, r *http.Request, p *Principal) error {
@@ -310,23 +287,9 @@ func (h *Orgs) invitations(w http.ResponseWriter, r *http.Request, p *Principal)
 	if err != nil {
 		return err
 	}
-	limit, cursor, err := page(r)
-	if err != nil {
-		return err
-	}
-	invs, err := h.Orgs.Invitations(r.Context(), p.UserID, id, cursor, limit+1)
-	if err != nil {
-		return domainError(err)
-	}
-	next := ""
-	if len(invs) > limit {
-		invs, next = invs[:limit], invs[limit-1].ID
-	}
-	items := make([]Invitation, len(invs))
-	for i, inv := range invs {
-		items[i] = Invitation{ID: inv.ID, Email: inv.Email, Roles: nonNil(inv.Roles), ExpiresAt: inv.ExpiresAt.UTC()}
-	}
-	return writeJSON(w, http.StatusOK, newList(items, next))
+	return servePage(w, r, func(cursor string, limit int) ([]store.Invitation, error) {
+		return h.Orgs.Invitations(r.Context(), p.UserID, id, cursor, limit)
+	}, func(inv *store.Invitation) string { return inv.ID }, invitationView)
 }
 
 func (h *Orgs) revokeInvitation(w http.ResponseWriter, r *http.Request, p *Principal) error {

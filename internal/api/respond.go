@@ -41,3 +41,26 @@ func newList[T any](items []T, next string) List[T] {
 	}
 	return l
 }
+
+// servePage answers one page of a list: it fetches limit+1 items after the cursor, serves
+// limit of them as views, and makes the key of the last one the next cursor.
+func servePage[S, V any](w http.ResponseWriter, r *http.Request, fetch func(cursor string, limit int) ([]S, error),
+	key func(*S) string, view func(*S) V) error {
+	limit, cursor, err := page(r)
+	if err != nil {
+		return err
+	}
+	items, err := fetch(cursor, limit+1)
+	if err != nil {
+		return domainError(err)
+	}
+	next := ""
+	if len(items) > limit {
+		items, next = items[:limit], key(&items[limit-1])
+	}
+	out := make([]V, len(items))
+	for i := range items {
+		out[i] = view(&items[i])
+	}
+	return writeJSON(w, http.StatusOK, newList(out, next))
+}

@@ -62,7 +62,7 @@ func (s *Service) newBackupCodes(ctx context.Context, q store.Queries, u *store.
 // that used a second factor.
 func (s *Service) RegenerateBackupCodes(ctx context.Context, userID string, amr []string) ([]string, error) {
 	var codes []string
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
+	err := s.inTx(ctx, func(q store.Queries) error {
 		u, err := user(ctx, q, userID)
 		if err != nil {
 			return err
@@ -81,9 +81,6 @@ func (s *Service) RegenerateBackupCodes(ctx context.Context, userID string, amr 
 		}
 		return s.notifyChange(ctx, q, u, "New backup codes were generated (the old ones no longer work)")
 	})
-	if err == nil {
-		s.Outbox.Wake()
-	}
 	return codes, err
 }
 

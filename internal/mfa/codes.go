@@ -85,7 +85,7 @@ func (s *Service) throttleSend(ctx context.Context, key string) error {
 
 // SendLoginCode emails or texts a code for a pending login.
 func (s *Service) SendLoginCode(ctx context.Context, mfaToken, channel string) error {
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
+	return s.inTx(ctx, func(q store.Queries) error {
 		ch, err := s.challenge(ctx, q, mfaToken)
 		if err != nil {
 			return err
@@ -112,15 +112,11 @@ func (s *Service) SendLoginCode(ctx context.Context, mfaToken, channel string) e
 		}
 		return s.sendCode(ctx, q, u, "login", channel, ch.ID, address)
 	})
-	if err == nil {
-		s.Outbox.Wake()
-	}
-	return err
 }
 
 // EnableEmail turns on email codes for a verified address.
 func (s *Service) EnableEmail(ctx context.Context, userID string, amr []string) error {
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
+	return s.inTx(ctx, func(q store.Queries) error {
 		u, err := user(ctx, q, userID)
 		if err != nil {
 			return err
@@ -134,19 +130,8 @@ func (s *Service) EnableEmail(ctx context.Context, userID string, amr []string) 
 		if err := q.PutChannel(ctx, &store.MFAChannel{UserID: userID, Channel: store.ChannelEmail, Address: u.Email, Confirmed: true, CreatedAt: s.Now()}); err != nil {
 			return err
 		}
-		if err := s.record(ctx, q, u, audit.MFAEmailEnabled, nil); err != nil {
-			return err
-		}
-		if err := s.notifyChange(ctx, q, u, "Email codes were turned on as a second factor"); err != nil {
-			return err
-		}
-		_, err = s.refreshEnabled(ctx, q, u)
-		return err
+		return s.factorChanged(ctx, q, u, audit.MFAEmailEnabled, nil, "Email codes were turned on as a second factor")
 	})
-	if err == nil {
-		s.Outbox.Wake()
-	}
-	return err
 }
 
 // StartSMS texts a confirmation code to phone (E.164). The number becomes a factor only
@@ -155,7 +140,7 @@ func (s *Service) StartSMS(ctx context.Context, userID string, amr []string, pho
 	if !s.SMSEnabled {
 		return ErrSMSUnavailable
 	}
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
+	return s.inTx(ctx, func(q store.Queries) error {
 		u, err := user(ctx, q, userID)
 		if err != nil {
 			return err
@@ -171,10 +156,6 @@ func (s *Service) StartSMS(ctx context.Context, userID string, amr []string, pho
 		}
 		return s.record(ctx, q, u, audit.MFASMSEnrolled, map[string]any{"phone": MaskPhone(phone)})
 	})
-	if err == nil {
-		s.Outbox.Wake()
-	}
-	return err
 }
 
 // ConfirmSMS turns SMS codes on for the number the code was sent to.
@@ -204,14 +185,8 @@ func (s *Service) ConfirmSMS(ctx context.Context, userID, code string) error {
 		if err := q.PutChannel(ctx, &store.MFAChannel{UserID: userID, Channel: store.ChannelSMS, Address: c.Address, Confirmed: true, CreatedAt: s.Now()}); err != nil {
 			return err
 		}
-		if err := s.record(ctx, q, u, audit.MFASMSEnabled, map[string]any{"phone": MaskPhone(c.Address)}); err != nil {
-			return err
-		}
-		if err := s.notifyChange(ctx, q, u, "Text-message codes to "+MaskPhone(c.Address)+" were turned on as a second factor"); err != nil {
-			return err
-		}
-		_, err = s.refreshEnabled(ctx, q, u)
-		return err
+		return s.factorChanged(ctx, q, u, audit.MFASMSEnabled, map[string]any{"phone": MaskPhone(c.Address)},
+			"Text-message codes to "+MaskPhone(c.Address)+" were turned on as a second factor")
 	})
 	if err != nil {
 		return err

@@ -173,6 +173,29 @@ func stepUp(u *store.User, amr []string) error {
 	return nil
 }
 
+// factorChanged records a change to the user's factors, tells them by email, and turns
+// MFA on or off to match what is left.
+func (s *Service) factorChanged(ctx context.Context, q store.Queries, u *store.User, action audit.Action, details map[string]any, change string) error {
+	if err := s.record(ctx, q, u, action, details); err != nil {
+		return err
+	}
+	if err := s.notifyChange(ctx, q, u, change); err != nil {
+		return err
+	}
+	_, err := s.refreshEnabled(ctx, q, u)
+	return err
+}
+
+// inTx runs fn in a transaction and, when it commits, wakes the outbox sender for the
+// messages fn queued.
+func (s *Service) inTx(ctx context.Context, fn func(q store.Queries) error) error {
+	err := s.Store.InTx(ctx, fn)
+	if err == nil {
+		s.Outbox.Wake()
+	}
+	return err
+}
+
 // notifyChange emails the user about a change to their factors.
 func (s *Service) notifyChange(ctx context.Context, q store.Queries, u *store.User, change string) error {
 	msg, err := s.Composer.Email(notify.FactorChanged, u.Email, notify.Data{"Name": u.Name, "Change": change})

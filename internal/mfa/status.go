@@ -55,7 +55,7 @@ func (s *Service) Status(ctx context.Context, userID string) (*Status, error) {
 // Reset removes every second factor of a user (an administrator's action) and ends the
 // pending logins.
 func (s *Service) Reset(ctx context.Context, actorID, userID string) error {
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
+	return s.inTx(ctx, func(q store.Queries) error {
 		u, err := user(ctx, q, userID)
 		if err != nil {
 			return err
@@ -74,8 +74,4 @@ func (s *Service) Reset(ctx context.Context, actorID, userID string) error {
 		}
 		return s.notifyChange(ctx, q, u, "An administrator removed all your second factors")
 	})
-	if err == nil {
-		s.Outbox.Wake()
-	}
-	return err
 }

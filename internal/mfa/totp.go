@@ -157,7 +157,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, sessionID, code strin
 
 // DisableTOTP removes the authenticator app, which takes a current code.
 func (s *Service) DisableTOTP(ctx context.Context, userID, code string) error {
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
+	return s.inTx(ctx, func(q store.Queries) error {
 		u, err := user(ctx, q, userID)
 		if err != nil {
 			return err
@@ -178,19 +178,8 @@ func (s *Service) DisableTOTP(ctx context.Context, userID, code string) error {
 		if err := q.DeleteTOTP(ctx, userID); err != nil {
 			return err
 		}
-		if err := s.record(ctx, q, u, audit.MFATOTPDisabled, nil); err != nil {
-			return err
-		}
-		if err := s.notifyChange(ctx, q, u, "The authenticator app was removed as a second factor"); err != nil {
-			return err
-		}
-		_, err = s.refreshEnabled(ctx, q, u)
-		return err
+		return s.factorChanged(ctx, q, u, audit.MFATOTPDisabled, nil, "The authenticator app was removed as a second factor")
 	})
-	if err == nil {
-		s.Outbox.Wake()
-	}
-	return err
 }
 
 // useTOTP accepts a code of a confirmed secret once: a code whose step (or a later one)

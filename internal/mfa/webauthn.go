@@ -123,7 +123,7 @@ func (s *Service) BeginRegistration(ctx context.Context, userID string, amr []st
 // FinishRegistration verifies the authenticator's response and stores the credential.
 func (s *Service) FinishRegistration(ctx context.Context, userID, ceremonyID string, credential []byte) (*CredentialInfo, error) {
 	var out *CredentialInfo
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
+	err := s.inTx(ctx, func(q store.Queries) error {
 		c, err := q.TakeCeremony(ctx, ceremonyID, "register", s.Now())
 		if errors.Is(err, store.ErrNotFound) || (err == nil && c.UserID != userID) {
 			return ErrWebAuthn
@@ -165,27 +165,16 @@ func (s *Service) FinishRegistration(ctx context.Context, userID, ceremonyID str
 			}
 			return err
 		}
-		if err := s.record(ctx, q, u, audit.MFAWebAuthnAdded, map[string]any{"credential": row.ID, "name": reg.Name}); err != nil {
-			return err
-		}
-		if err := s.notifyChange(ctx, q, u, "A passkey or security key (\""+reg.Name+"\") was added"); err != nil {
-			return err
-		}
-		if _, err := s.refreshEnabled(ctx, q, u); err != nil {
-			return err
-		}
 		out = &CredentialInfo{ID: row.ID, Name: row.Name, CreatedAt: now}
-		return nil
+		return s.factorChanged(ctx, q, u, audit.MFAWebAuthnAdded, map[string]any{"credential": row.ID, "name": reg.Name},
+			"A passkey or security key (\""+reg.Name+"\") was added")
 	})
-	if err == nil {
-		s.Outbox.Wake()
-	}
 	return out, err
 }
 
 // DeleteCredential removes one of the user's credentials.
 func (s *Service) DeleteCredential(ctx context.Context, userID string, amr []string, id string) error {
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
+	return s.inTx(ctx, func(q store.Queries) error {
 		u, err := user(ctx, q, userID)
 		if err != nil {
 			return err
@@ -199,19 +188,8 @@ func (s *Service) DeleteCredential(ctx context.Context, userID string, amr []str
 			}
 			return err
 		}
-		if err := s.record(ctx, q, u, audit.MFAWebAuthnRemoved, map[string]any{"credential": id}); err != nil {
-			return err
-		}
-		if err := s.notifyChange(ctx, q, u, "A passkey or security key was removed"); err != nil {
-			return err
-		}
-		_, err = s.refreshEnabled(ctx, q, u)
-		return err
+		return s.factorChanged(ctx, q, u, audit.MFAWebAuthnRemoved, map[string]any{"credential": id}, "A passkey or security key was removed")
 	})
-	if err == nil {
-		s.Outbox.Wake()
-	}
-	return err
 }
 
 // assertion is the stored state of a login or step-up ceremony.

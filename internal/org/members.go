@@ -63,12 +63,9 @@ func (s *Service) SetRoles(ctx context.Context, callerID, orgID, userID string, 
 		if err != nil {
 			return err
 		}
-		target, err := s.load(ctx, q, orgID, userID)
+		target, err := s.requireTx(ctx, q, orgID, userID, "")
 		if err != nil {
 			return err
-		}
-		if target.member == nil {
-			return ErrNotFound
 		}
 		grant, err := s.checkRoles(ctx, q, orgID, roles)
 		if err != nil {
@@ -123,12 +120,9 @@ func (s *Service) Remove(ctx context.Context, callerID, orgID, userID string) er
 		if err != nil {
 			return err
 		}
-		target, err := s.load(ctx, q, orgID, userID)
+		target, err := s.requireTx(ctx, q, orgID, userID, "")
 		if err != nil {
 			return err
-		}
-		if target.member == nil {
-			return ErrNotFound
 		}
 		if !caller.set.Covers(target.set) {
 			return ErrForbidden

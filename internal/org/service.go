@@ -136,13 +136,7 @@ func (s *Service) require(ctx context.Context, orgID, userID, perm string) (cach
 	if err != nil {
 		return cached{}, err
 	}
-	if c.member == nil {
-		return cached{}, ErrNotFound
-	}
-	if perm != "" && !c.set.Has(perm) {
-		return cached{}, ErrForbidden
-	}
-	return c, nil
+	return c, c.permits(perm)
 }
 
 // requireTx is require without the cache, inside a transaction that changes membership
@@ -152,13 +146,18 @@ func (s *Service) requireTx(ctx context.Context, q store.Queries, orgID, userID,
 	if err != nil {
 		return cached{}, err
 	}
+	return c, c.permits(perm)
+}
+
+// permits checks membership and, when perm is not empty, the permission.
+func (c cached) permits(perm string) error {
 	if c.member == nil {
-		return cached{}, ErrNotFound
+		return ErrNotFound
 	}
 	if perm != "" && !c.set.Has(perm) {
-		return cached{}, ErrForbidden
+		return ErrForbidden
 	}
-	return c, nil
+	return nil
 }
 
 // lock takes the org's row lock for the transaction; ErrNotFound when it is gone.
