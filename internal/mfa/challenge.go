@@ -72,6 +72,19 @@ func amrFor(method string) string {
 // Verify checks a code for the challenge and, when it is right, starts the session. A
 // wrong code counts against the challenge; the fifth kills it.
 func (s *Service) Verify(ctx context.Context, mfaToken, method, code string, dev session.Device) (*session.Tokens, error) {
+	return s.complete(ctx, mfaToken, method, dev, func(q store.Queries, u *store.User, ch *store.MFAChallenge) (bool, error) {
+		methods, err := s.Methods(ctx, q, u.ID)
+		if err != nil || !slices.Contains(methods, method) || method == MethodWebAuthn {
+			return false, err
+		}
+		return s.checkCode(ctx, q, u, ch, method, code)
+	})
+}
+
+// complete runs one second-factor attempt for a pending login: check decides, a wrong
+// answer counts against the challenge (committed), a right one starts the session.
+func (s *Service) complete(ctx context.Context, mfaToken, method string, dev session.Device,
+	check func(q store.Queries, u *store.User, ch *store.MFAChallenge) (bool, error)) (*session.Tokens, error) {
 	var tokens *session.Tokens
 	var wrong bool
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
@@ -83,15 +96,9 @@ func (s *Service) Verify(ctx context.Context, mfaToken, method, code string, dev
 		if err != nil {
 			return err
 		}
-		methods, err := s.Methods(ctx, q, u.ID)
+		ok, err := check(q, u, ch)
 		if err != nil {
 			return err
-		}
-		ok := false
-		if slices.Contains(methods, method) && method != MethodWebAuthn {
-			if ok, err = s.checkCode(ctx, q, u, ch, method, code); err != nil {
-				return err
-			}
 		}
 		if !ok {
 			wrong = true

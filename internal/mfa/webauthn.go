@@ -364,40 +364,9 @@ func (s *Service) BeginStepUp(ctx context.Context, mfaToken string) (*Ceremony, 
 
 // FinishStepUp verifies the assertion and completes the pending login.
 func (s *Service) FinishStepUp(ctx context.Context, mfaToken, ceremonyID string, credential []byte, dev session.Device) (*session.Tokens, error) {
-	var tokens *session.Tokens
-	var wrong bool
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
-		ch, err := s.challenge(ctx, q, mfaToken)
-		if err != nil {
-			return err
-		}
-		u, err := user(ctx, q, ch.UserID)
-		if err != nil {
-			return err
-		}
-		ok, err := s.verifyStepUp(ctx, q, u, ch, ceremonyID, credential)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			wrong = true
-			_, err := q.FailChallenge(ctx, ch.ID, MaxFailures, s.Now())
-			if err != nil {
-				return err
-			}
-			return audit.Record(ctx, q, audit.Event{Action: audit.MFAFailed, TargetType: "user", TargetID: u.ID, Outcome: audit.Failure,
-				Time: s.Now(), Details: map[string]any{"method": MethodWebAuthn}})
-		}
-		tokens, err = s.finish(ctx, q, u, ch, MethodWebAuthn, dev)
-		return err
+	return s.complete(ctx, mfaToken, MethodWebAuthn, dev, func(q store.Queries, u *store.User, ch *store.MFAChallenge) (bool, error) {
+		return s.verifyStepUp(ctx, q, u, ch, ceremonyID, credential)
 	})
-	if err != nil {
-		return nil, err
-	}
-	if wrong {
-		return nil, ErrInvalidCode
-	}
-	return tokens, nil
 }
 
 func (s *Service) verifyStepUp(ctx context.Context, q store.Queries, u *store.User, ch *store.MFAChallenge, ceremonyID string, credential []byte) (bool, error) {
