@@ -44,7 +44,7 @@ func newAdminCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				db, err := openDB(cmd)
+				db, err := openMigratedDB(cmd)
 				if err != nil {
 					return err
 				}

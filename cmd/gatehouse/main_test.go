@@ -76,7 +76,7 @@ func TestBadInvocationsExit2WithOneLine(t *testing.T) {
 func TestEveryCommandHasHelp(t *testing.T) {
 	clearEnv(t)
 	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"migrate", "up", "--help"},
-		{"migrate", "status", "--help"}, {"audit", "--help"}, {"audit", "verify", "--help"}, {"config", "--help"}, {"config", "reference", "--help"}, {"config", "check", "--help"}, {"admin", "--help"}, {"admin", "user", "--help"}, {"admin", "user", "disable", "--help"}, {"admin", "user", "mfa-reset", "--help"}, {"version", "--help"}} {
+		{"migrate", "status", "--help"}, {"audit", "--help"}, {"audit", "verify", "--help"}, {"config", "--help"}, {"config", "reference", "--help"}, {"config", "check", "--help"}, {"admin", "--help"}, {"admin", "user", "--help"}, {"admin", "user", "disable", "--help"}, {"admin", "user", "mfa-reset", "--help"}, {"keys", "--help"}, {"keys", "list", "--help"}, {"keys", "rotate", "--help"}, {"version", "--help"}} {
 		code, out, _ := runCLI(t, args...)
 		if code != 0 || !strings.Contains(out, "Usage:") {
 			t.Errorf("%v: exit %d, output %q", args, code, out)
@@ -227,5 +227,20 @@ func TestAdminUserCommands(t *testing.T) {
 				t.Fatalf("missing argument: exit %d, want 2", code)
 			}
 		})
+	}
+}
+
+func TestKeysListAndRotate(t *testing.T) {
+	clearEnv(t)
+	code, out, errOut := runCLI(t, "keys", "list")
+	if code != 0 || strings.Count(out, "RS256") != 2 || !strings.Contains(out, "active") || !strings.Contains(out, "next") {
+		t.Fatalf("keys list: %d %q %q", code, out, errOut)
+	}
+	if code, out, _ = runCLI(t, "keys", "rotate"); code != 0 || !strings.Contains(out, "rotated") {
+		t.Fatalf("keys rotate: %d %q", code, out)
+	}
+	code, out, _ = runCLI(t, "keys", "list")
+	if code != 0 || strings.Count(out, "RS256") != 3 || !strings.Contains(out, "retired") {
+		t.Fatalf("after rotation: %d %q", code, out)
 	}
 }

@@ -80,3 +80,17 @@ func openDB(cmd *cobra.Command) (*sqlstore.DB, error) {
 	}
 	return sqlstore.Open(cmd.Context(), cfg.DatabaseURL, sqlstore.Options{MaxConns: 2})
 }
+
+// openMigratedDB opens the database and applies pending migrations, for commands that
+// work on the schema (on a new database the tables do not exist yet).
+func openMigratedDB(cmd *cobra.Command) (*sqlstore.DB, error) {
+	db, err := openDB(cmd)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(cmd.Context()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}

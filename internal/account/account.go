@@ -58,7 +58,7 @@ type Service struct {
 	Limits               Limits
 	Composer             *notify.Composer
 	Outbox               interface{ Wake() }
-	Issuer               string // base of emailed links
+	LinkBase             string // base of emailed links
 	Product              string
 	RequireVerifiedEmail bool
 	Now                  func() time.Time

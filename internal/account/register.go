@@ -3,7 +3,6 @@ package account
 import (
 	"context"
 	"errors"
-	"net/url"
 
 	"github.com/google/uuid"
 
@@ -71,9 +70,7 @@ func (s *Service) sendVerification(ctx context.Context, q store.Queries, u *stor
 	return notify.Enqueue(ctx, q, msg, now)
 }
 
-func (s *Service) link(path, tok string) string {
-	return s.Issuer + path + "?token=" + url.QueryEscape(tok)
-}
+func (s *Service) link(path, tok string) string { return notify.Link(s.LinkBase, path, tok) }
 
 // VerifyEmail uses a verification token. The token is bound to the address it was sent
 // to: if the account's email changed since, it no longer verifies anything.

@@ -153,3 +153,11 @@ func TestUnsupportedContentTypeIs415(t *testing.T) {
 	r := e.c.Send(t, mustRequest(t, "POST", e.srv.URL+"/v1/auth/register", "email=a@b.co", "application/x-www-form-urlencoded"))
 	r.Expect(t, 415, "unsupported_media_type")
 }
+
+func TestEmailLinksUseTheConfiguredBase(t *testing.T) {
+	e := newEnv(t, testdbSQLite(t), testserver.With("GATEHOUSE_EMAIL_LINK_BASE", "https://app.example.com/auth/"))
+	email := uniqueEmail("links")
+	e.register(t, email, goodPassword)
+	msg := e.mail.WaitFor(t, email, "Verify")
+	mustContain(t, msg.Text, "https://app.example.com/auth/verify-email?token="+msg.Token())
+}

@@ -19,6 +19,8 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/secretbox"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/version"
 )
@@ -91,6 +93,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 // keyRetireMargin keeps a retired key published a little past the last token it signed,
 // for clock skew and caches.
 const keyRetireMargin = 5 * time.Minute
+
+// KeyManager builds the signing-key manager the server and the CLI share.
+func KeyManager(cfg *config.Config, db store.Store, box *secretbox.Box, now func() time.Time, log *slog.Logger) *keys.Manager {
+	return &keys.Manager{Store: db, Box: box, Alg: cfg.SigningAlg, RetiredFor: cfg.AccessTokenTTL + keyRetireMargin,
+		RotateEvery: cfg.KeyRotation, Now: now, Log: log}
+}
 
 // Option changes how the app is built (tests use these).
 type Option func(*options)

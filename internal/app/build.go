@@ -8,7 +8,6 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/api"
-	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/org"
@@ -23,7 +22,7 @@ import (
 // build creates the services and mounts their routes.
 func (a *App) build(ctx context.Context) error {
 	cfg := a.cfg
-	mk, err := masterKey(cfg, a.log)
+	mk, err := MasterKey(cfg, a.log)
 	if err != nil {
 		return err
 	}
@@ -31,8 +30,7 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	km := &keys.Manager{Store: a.db, Box: box, Alg: cfg.SigningAlg, RetiredFor: cfg.AccessTokenTTL + keyRetireMargin,
-		RotateEvery: cfg.KeyRotation, Now: a.now, Log: a.log}
+	km := KeyManager(cfg, a.db, box, a.now, a.log)
 	if err := km.Init(ctx); err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
@@ -71,10 +69,10 @@ func (a *App) build(ctx context.Context) error {
 		Store: a.db, Hasher: hasher, Policy: password.Policy{MinLength: cfg.PasswordMinLength}, Sessions: sessions,
 		Limiter: limiter, Limits: account.Limits{FailuresPerAccount: cfg.LimitLoginFailuresPerAccount,
 			FailuresPerIP: cfg.LimitLoginFailuresPerIP, Window: cfg.LimitWindow, IPPerMinute: cfg.LimitIPPerMinute},
-		Composer: composer, Outbox: sender, Issuer: cfg.Issuer, Product: cfg.ProductName,
+		Composer: composer, Outbox: sender, LinkBase: cfg.EmailLinkBase, Product: cfg.ProductName,
 		RequireVerifiedEmail: cfg.RequireVerifiedEmail, Now: a.now,
 	}, a.registry)
-	orgs := &org.Service{Store: a.db, Composer: composer, Outbox: sender, Issuer: cfg.Issuer, Now: a.now, CacheTTL: cfg.SessionCacheTTL}
+	orgs := &org.Service{Store: a.db, Composer: composer, Outbox: sender, LinkBase: cfg.EmailLinkBase, Now: a.now, CacheTTL: cfg.SessionCacheTTL}
 	sessions.Scoper = orgs
 	accounts.OrgPolicy = orgs
 	wa, err := webauthn.New(&webauthn.Config{RPID: cfg.WebAuthnRPID, RPDisplayName: cfg.ProductName, RPOrigins: cfg.WebAuthnOrigins})

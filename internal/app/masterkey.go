@@ -13,9 +13,9 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/config"
 )
 
-// masterKey returns the configured master key or, in development only, the one in the
+// MasterKey returns the configured master key or, in development only, the one in the
 // data directory, generating it (mode 0600) on first start.
-func masterKey(cfg *config.Config, log *slog.Logger) ([]byte, error) {
+func MasterKey(cfg *config.Config, log *slog.Logger) ([]byte, error) {
 	if len(cfg.MasterKey) > 0 {
 		return cfg.MasterKey, nil
 	}
@@ -58,7 +58,7 @@ func masterKey(cfg *config.Config, log *slog.Logger) ([]byte, error) {
 	}
 	if err := os.Link(tmp.Name(), path); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return masterKey(cfg, log)
+			return MasterKey(cfg, log)
 		}
 		return nil, fmt.Errorf("write master key: %w", err)
 	}

@@ -65,6 +65,7 @@ type Config struct {
 
 	RequireVerifiedEmail bool
 
+	EmailLinkBase string
 	SMTPURL       string
 	SMTPFrom      string
 	SMSWebhookURL string

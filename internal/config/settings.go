@@ -122,6 +122,8 @@ var Settings = []Setting{
 		apply: func(c *Config, v string) error { return parseInt(&c.LimitIPPerMinute, v, 1, 1000000) }},
 	{Env: "GATEHOUSE_REQUIRE_VERIFIED_EMAIL", Default: "false", Help: "refuse login until the email is verified",
 		apply: func(c *Config, v string) error { return parseBool(&c.RequireVerifiedEmail, v) }},
+	{Env: "GATEHOUSE_EMAIL_LINK_BASE", Help: "base URL of the pages that receive emailed tokens (/verify-email, /password/reset, /invitations/accept?token=...); default: the issuer",
+		apply: func(c *Config, v string) error { return parseHTTPURL(&c.EmailLinkBase, strings.TrimSuffix(v, "/")) }},
 	{Env: "GATEHOUSE_SMTP_URL", Help: "smtp://user:pass@host:587 (STARTTLS when offered); unset in development: mail is logged", Secret: true,
 		apply: func(c *Config, v string) error { return parseSMTPURL(&c.SMTPURL, v) }},
 	{Env: "GATEHOUSE_SMTP_FROM", Help: "From address of outgoing mail (default: no-reply@ the issuer's host)",

@@ -14,6 +14,9 @@ func (c *Config) validate() []string {
 	if c.AccessTokenAud == "" {
 		c.AccessTokenAud = c.Issuer
 	}
+	if c.EmailLinkBase == "" {
+		c.EmailLinkBase = c.Issuer
+	}
 	if c.HashWorkers == 0 {
 		c.HashWorkers = runtime.NumCPU()
 	}

@@ -10,6 +10,7 @@ import (
 	"embed"
 	"fmt"
 	htmltemplate "html/template"
+	"net/url"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -97,6 +98,11 @@ func (c *Composer) Email(kind, to string, data Data) (*store.Message, error) {
 // SMS renders a text message; SMS bodies are short and plain.
 func SMS(to, body string) *store.Message {
 	return &store.Message{Channel: store.ChannelSMS, Recipient: to, BodyText: body}
+}
+
+// Link builds an emailed link: base + path + "?token=" + the token.
+func Link(base, path, token string) string {
+	return base + path + "?token=" + url.QueryEscape(token)
 }
 
 // Enqueue stores m in the outbox through q (the caller's transaction).

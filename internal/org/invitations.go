@@ -3,7 +3,6 @@ package org
 import (
 	"context"
 	"errors"
-	"net/url"
 	"strings"
 
 	"github.com/google/uuid"
@@ -53,7 +52,7 @@ func (s *Service) Invite(ctx context.Context, callerID, orgID, email string, rol
 			inviterName = inviter.Email
 		}
 		msg, err := s.Composer.Email(notify.Invitation, inv.Email, notify.Data{"Org": o.Name, "Inviter": inviterName,
-			"Link": s.Issuer + "/invitations/accept?token=" + url.QueryEscape(tok)})
+			"Link": notify.Link(s.LinkBase, "/invitations/accept", tok)})
 		if err != nil {
 			return err
 		}

@@ -104,7 +104,7 @@ func TestMembershipInvariantsProperty(t *testing.T) {
 			defer raw.Close()
 			composer, _ := notify.NewComposer("Test")
 			// The permission cache is on: every change must invalidate what it affects.
-			svc := &org.Service{Store: db, Composer: composer, Outbox: noWake{}, Issuer: "http://x", Now: time.Now, CacheTTL: 5 * time.Second}
+			svc := &org.Service{Store: db, Composer: composer, Outbox: noWake{}, LinkBase: "http://x", Now: time.Now, CacheTTL: 5 * time.Second}
 			n := 0
 			rapid.Check(t, func(t *rapid.T) {
 				n++

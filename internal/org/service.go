@@ -43,7 +43,7 @@ type Service struct {
 	Store    store.Store
 	Composer *notify.Composer
 	Outbox   interface{ Wake() }
-	Issuer   string
+	LinkBase string // base of emailed links
 	Now      func() time.Time
 	// CacheTTL bounds how long a member's resolved permissions are reused (≤ 5 s).
 	CacheTTL time.Duration
