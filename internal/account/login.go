@@ -98,9 +98,6 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 		return nil, s.recordOnly(ctx, audit.Event{Action: audit.UserLoginFailed, TargetType: "user", TargetID: u.ID,
 			Outcome: audit.Failure, Details: map[string]any{"reason": "email_not_verified"}}, ErrEmailNotVerified)
 	}
-	if err := s.Limiter.Reset(ctx, accountKey(email)); err != nil {
-		return nil, err
-	}
 	var upgraded string
 	if rehash {
 		if upgraded, err = s.Hasher.Hash(ctx, pw); err != nil {
@@ -142,11 +139,31 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 		return nil, err
 	}
 	if res.MFA != nil {
+		// The count is cleared only when the second factor is right too.
 		s.logins.WithLabelValues("mfa_required").Inc()
-	} else {
-		s.logins.WithLabelValues("succeeded").Inc()
+		return &res, nil
 	}
+	if err := s.Limiter.Reset(ctx, accountKey(email)); err != nil {
+		return nil, err
+	}
+	s.logins.WithLabelValues("succeeded").Inc()
 	return &res, nil
+}
+
+// SecondFactorFailed counts a wrong second-factor code against the account like a wrong
+// password: without it, someone who knows the password could try codes through endless
+// fresh mfa_tokens.
+func (s *Service) SecondFactorFailed(ctx context.Context, email string) error {
+	r, err := s.Limiter.Hit(ctx, accountKey(email), s.Limits.FailuresPerAccount, s.Limits.Window)
+	if err == nil && !r.Allowed {
+		s.throttled.WithLabelValues("login_account").Inc()
+	}
+	return err
+}
+
+// SecondFactorPassed clears the account's failure count after a complete login.
+func (s *Service) SecondFactorPassed(ctx context.Context, email string) error {
+	return s.Limiter.Reset(ctx, accountKey(email))
 }
 
 // fail records a failed attempt against the client IP and in the audit log.

@@ -179,6 +179,7 @@ func TestMFATokenLimits(t *testing.T) {
 	}
 	e.clock.Advance(30 * time.Second)
 	e.verify(t, mt, "totp", rfc6238(t, secret, e.clock.Now())).Expect(t, 401, "invalid_token")
+	e.clock.Advance(15 * time.Minute) // the wrong codes throttled the account meanwhile
 
 	// It expires after 5 minutes.
 	mt, _ = e.startLogin(t, u.email)
@@ -191,4 +192,32 @@ func TestMFATokenLimits(t *testing.T) {
 	e.verify(t, mt, "carrier-pigeon", "123456").Expect(t, 422, "validation_failed")
 	e.verify(t, "not-a-token", "totp", "123456").Expect(t, 401, "invalid_token")
 	e.c.Do(t, "POST", "/v1/auth/mfa/challenge", map[string]any{"mfa_token": mt, "method": "sms"}, "").Expect(t, 409, "conflict")
+}
+
+// Wrong codes count against the account like wrong passwords, so fresh mfa_tokens do
+// not give an attacker who knows the password unlimited guesses.
+func TestWrongCodesThrottleTheAccount(t *testing.T) {
+	e := newMFAEnv(t, testdbSQLite(t))
+	u := e.verifiedUser(t, "guess")
+	secret, _ := e.enrollTOTP(t, u)
+	// Each password login and each wrong code counts: 5 in 15 minutes, then 429.
+	tries := 0
+	for ; tries < 10; tries++ {
+		r := e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": u.email, "password": goodPassword}, "")
+		if r.Status == 429 {
+			break
+		}
+		r.Expect(t, 200)
+		e.verify(t, r.Str("mfa_token"), "totp", "00000"+string(rune('0'+tries))).Expect(t, 401, "invalid_code")
+	}
+	if tries != 3 {
+		t.Fatalf("throttled after %d rounds of login + wrong code, want 3 (5 counted attempts)", tries)
+	}
+	// After the window the right factor works, and success clears the count.
+	e.clock.Advance(15*time.Minute + time.Second)
+	mt, _ := e.startLogin(t, u.email)
+	e.verify(t, mt, "totp", rfc6238(t, secret, e.clock.Now())).Expect(t, 200)
+	for i := 0; i < 4; i++ {
+		e.startLogin(t, u.email) // the count starts again from zero
+	}
 }

@@ -86,6 +86,7 @@ func (a *App) build(ctx context.Context) error {
 		return err
 	}
 	accounts.SecondFactor = factors
+	factors.Attempts = accounts
 	auth := &api.Authenticator{Access: access, Sessions: sessions}
 
 	(&api.System{Database: a.db, Gatherer: a.registry}).Mount(a.router)

@@ -87,6 +87,7 @@ func (s *Service) complete(ctx context.Context, mfaToken, method string, dev ses
 	check func(q store.Queries, u *store.User, ch *store.MFAChallenge) (bool, error)) (*session.Tokens, error) {
 	var tokens *session.Tokens
 	var wrong bool
+	var email string
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		ch, err := s.challenge(ctx, q, mfaToken)
 		if err != nil {
@@ -96,6 +97,7 @@ func (s *Service) complete(ctx context.Context, mfaToken, method string, dev ses
 		if err != nil {
 			return err
 		}
+		email = u.Email
 		ok, err := check(q, u, ch)
 		if err != nil {
 			return err
@@ -114,6 +116,16 @@ func (s *Service) complete(ctx context.Context, mfaToken, method string, dev ses
 	})
 	if err != nil {
 		return nil, err
+	}
+	if s.Attempts != nil {
+		if wrong {
+			err = s.Attempts.SecondFactorFailed(ctx, email)
+		} else {
+			err = s.Attempts.SecondFactorPassed(ctx, email)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if wrong {
 		return nil, ErrInvalidCode

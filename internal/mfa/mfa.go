@@ -78,6 +78,12 @@ type Service struct {
 	WebAuthn *webauthn.WebAuthn
 	Product  string
 	Now      func() time.Time
+	// Attempts counts wrong second-factor codes against the account's login throttle
+	// (the account package); nil counts nothing.
+	Attempts interface {
+		SecondFactorFailed(ctx context.Context, email string) error
+		SecondFactorPassed(ctx context.Context, email string) error
+	}
 	// SMSEnabled is false when no SMS gateway is configured in production: SMS codes
 	// would otherwise only reach the log.
 	SMSEnabled bool
