@@ -115,16 +115,11 @@ func (h *Accounts) verifyEmail(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Accounts) resend(w http.ResponseWriter, r *http.Request) error {
-	var req emailRequest
-	if err := decode(r, &req); err != nil {
+	email, err := decodeEmail(r)
+	if err != nil {
 		return err
 	}
-	var f fields
-	f.checkEmail("email", req.Email)
-	if err := f.err(); err != nil {
-		return err
-	}
-	if err := h.Accounts.ResendVerification(r.Context(), reqinfo.From(r.Context()).IP, req.Email); err != nil {
+	if err := h.Accounts.ResendVerification(r.Context(), reqinfo.From(r.Context()).IP, email); err != nil {
 		return domainError(err)
 	}
 	w.WriteHeader(http.StatusAccepted)
@@ -190,16 +185,11 @@ func (h *Accounts) logout(w http.ResponseWriter, r *http.Request, p *Principal) 
 }
 
 func (h *Accounts) forgot(w http.ResponseWriter, r *http.Request) error {
-	var req emailRequest
-	if err := decode(r, &req); err != nil {
+	email, err := decodeEmail(r)
+	if err != nil {
 		return err
 	}
-	var f fields
-	f.checkEmail("email", req.Email)
-	if err := f.err(); err != nil {
-		return err
-	}
-	if err := h.Accounts.ForgotPassword(r.Context(), reqinfo.From(r.Context()).IP, req.Email); err != nil {
+	if err := h.Accounts.ForgotPassword(r.Context(), reqinfo.From(r.Context()).IP, email); err != nil {
 		return domainError(err)
 	}
 	w.WriteHeader(http.StatusAccepted)
@@ -221,4 +211,15 @@ func (h *Accounts) reset(w http.ResponseWriter, r *http.Request) error {
 		return domainError(err)
 	}
 	return noContent(w)
+}
+
+// decodeEmail reads an {"email"} body.
+func decodeEmail(r *http.Request) (string, error) {
+	var req emailRequest
+	if err := decode(r, &req); err != nil {
+		return "", err
+	}
+	var f fields
+	f.checkEmail("email", req.Email)
+	return req.Email, f.err()
 }

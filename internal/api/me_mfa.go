@@ -36,16 +36,11 @@ func (h *SecondFactors) totpEnroll(w http.ResponseWriter, r *http.Request, p *Pr
 }
 
 func (h *SecondFactors) totpConfirm(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	var req codeRequest
-	if err := decode(r, &req); err != nil {
+	code, err := decodeCode(r)
+	if err != nil {
 		return err
 	}
-	var f fields
-	f.checkCode("code", req.Code)
-	if err := f.err(); err != nil {
-		return err
-	}
-	codes, err := h.MFA.ConfirmTOTP(r.Context(), p.UserID, p.SessionID, req.Code)
+	codes, err := h.MFA.ConfirmTOTP(r.Context(), p.UserID, p.SessionID, code)
 	if err != nil {
 		return domainError(err)
 	}
@@ -53,16 +48,11 @@ func (h *SecondFactors) totpConfirm(w http.ResponseWriter, r *http.Request, p *P
 }
 
 func (h *SecondFactors) totpDisable(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	var req codeRequest
-	if err := decode(r, &req); err != nil {
+	code, err := decodeCode(r)
+	if err != nil {
 		return err
 	}
-	var f fields
-	f.checkCode("code", req.Code)
-	if err := f.err(); err != nil {
-		return err
-	}
-	if err := h.MFA.DisableTOTP(r.Context(), p.UserID, req.Code); err != nil {
+	if err := h.MFA.DisableTOTP(r.Context(), p.UserID, code); err != nil {
 		return domainError(err)
 	}
 	return noContent(w)
@@ -99,16 +89,11 @@ func (h *SecondFactors) smsEnroll(w http.ResponseWriter, r *http.Request, p *Pri
 }
 
 func (h *SecondFactors) smsConfirm(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	var req codeRequest
-	if err := decode(r, &req); err != nil {
+	code, err := decodeCode(r)
+	if err != nil {
 		return err
 	}
-	var f fields
-	f.checkCode("code", req.Code)
-	if err := f.err(); err != nil {
-		return err
-	}
-	if err := h.MFA.ConfirmSMS(r.Context(), p.UserID, req.Code); err != nil {
+	if err := h.MFA.ConfirmSMS(r.Context(), p.UserID, code); err != nil {
 		return domainError(err)
 	}
 	return noContent(w)
@@ -160,4 +145,15 @@ func (h *SecondFactors) deleteCredential(w http.ResponseWriter, r *http.Request,
 		return domainError(err)
 	}
 	return noContent(w)
+}
+
+// decodeCode reads a {"code"} body.
+func decodeCode(r *http.Request) (string, error) {
+	var req codeRequest
+	if err := decode(r, &req); err != nil {
+		return "", err
+	}
+	var f fields
+	f.checkCode("code", req.Code)
+	return req.Code, f.err()
 }
