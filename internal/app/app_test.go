@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pb33f/libopenapi"
+	validator "github.com/pb33f/libopenapi-validator"
+
 	"github.com/gatehouse-id/gatehouse/internal/api/openapi"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/apitest"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/testdb"
@@ -152,6 +155,33 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	for _, p := range []string{"/healthz", "/readyz", "/openapi.json"} {
 		if doc.Paths[p] == nil {
 			t.Errorf("%s missing from the document", p)
+		}
+	}
+}
+
+// The served document is valid OpenAPI 3.1 (checked against the specification's schema
+// by an independent library).
+func TestOpenAPIIsValid31(t *testing.T) {
+	srv := testserver.Start(t, testdb.SQLiteURL(t))
+	raw := apitest.New(srv.URL).Do(t, "GET", "/openapi.json", nil, "").Expect(t, 200).Raw
+	doc, err := libopenapi.NewDocument(raw)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	model, err := doc.BuildV3Model()
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	if model.Model.Version != "3.1.0" {
+		t.Fatalf("version %q", model.Model.Version)
+	}
+	v, errs := validator.NewValidator(doc)
+	if len(errs) > 0 {
+		t.Fatalf("validator: %v", errs)
+	}
+	if ok, verrs := v.ValidateDocument(); !ok {
+		for _, e := range verrs {
+			t.Errorf("%s: %s", e.Message, e.Reason)
 		}
 	}
 }

@@ -73,12 +73,27 @@ func componentName(t reflect.Type) string {
 func (d *Document) structSchema(t reflect.Type) map[string]any {
 	props := map[string]any{}
 	var required []string
+	d.addFields(t, props, &required)
+	out := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+	if required != nil {
+		out["required"] = required
+	}
+	return out
+}
+
+// addFields adds t's JSON fields; embedded structs without a json name are flattened, as
+// encoding/json does.
+func (d *Document) addFields(t reflect.Type, props map[string]any, required *[]string) {
 	for i := range t.NumField() {
 		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+			d.addFields(f.Type, props, required)
+			continue
+		}
 		if !f.IsExported() {
 			continue
 		}
-		tag := f.Tag.Get("json")
 		if tag == "-" {
 			continue
 		}
@@ -92,12 +107,7 @@ func (d *Document) structSchema(t reflect.Type) map[string]any {
 		}
 		props[name] = s
 		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
-			required = append(required, name)
+			*required = append(*required, name)
 		}
 	}
-	out := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
-	if required != nil {
-		out["required"] = required
-	}
-	return out
 }

@@ -15,6 +15,9 @@ type Client struct {
 	Base   string
 	HTTP   *http.Client
 	Header http.Header // sent with every request (e.g. a fixed X-Forwarded-For)
+	// Check, when set, is called with every response (its body readable again), for
+	// example to validate it against the OpenAPI document.
+	Check func(t testing.TB, req *http.Request, resp *http.Response)
 }
 
 // New returns a client for base.
@@ -89,6 +92,10 @@ func (c *Client) Send(t testing.TB, req *http.Request) *Response {
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatalf("read body: %v", err)
+	}
+	if c.Check != nil {
+		resp.Body = io.NopCloser(bytes.NewReader(raw))
+		c.Check(t, req, resp)
 	}
 	r := &Response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
 	if len(raw) > 0 && raw[0] == '{' {
