@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/go-webauthn/webauthn/webauthn"
 
@@ -51,7 +52,13 @@ func (a *App) build(ctx context.Context) error {
 		transports[store.ChannelSMS] = notify.NewWebhook(cfg.SMSWebhookURL)
 	}
 	if cfg.SMTPURL != "" {
-		smtp, err := notify.NewSMTP(cfg.SMTPURL, cfg.SMTPFrom)
+		var ca []byte
+		if cfg.SMTPCAFile != "" {
+			if ca, err = os.ReadFile(cfg.SMTPCAFile); err != nil {
+				return fmt.Errorf("GATEHOUSE_SMTP_CA_FILE: %w", err)
+			}
+		}
+		smtp, err := notify.NewSMTP(cfg.SMTPURL, cfg.SMTPFrom, ca)
 		if err != nil {
 			return err
 		}

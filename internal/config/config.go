@@ -68,6 +68,7 @@ type Config struct {
 	EmailLinkBase string
 	SMTPURL       string
 	SMTPFrom      string
+	SMTPCAFile    string
 	SMSWebhookURL string
 
 	// explicit records which settings were given by a flag, the environment or the file

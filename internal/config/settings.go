@@ -126,6 +126,8 @@ var Settings = []Setting{
 		apply: func(c *Config, v string) error { return parseHTTPURL(&c.EmailLinkBase, strings.TrimSuffix(v, "/")) }},
 	{Env: "GATEHOUSE_SMTP_URL", Help: "smtp://user:pass@host:587 (STARTTLS when offered); unset in development: mail is logged", Secret: true,
 		apply: func(c *Config, v string) error { return parseSMTPURL(&c.SMTPURL, v) }},
+	{Env: "GATEHOUSE_SMTP_CA_FILE", Help: "PEM file of the CA that signs the mail server's certificate (default: the system's roots)",
+		apply: func(c *Config, v string) error { c.SMTPCAFile = v; return nil }},
 	{Env: "GATEHOUSE_SMTP_FROM", Help: "From address of outgoing mail (default: no-reply@ the issuer's host)",
 		apply: func(c *Config, v string) error { c.SMTPFrom = v; return nil }},
 	{Env: "GATEHOUSE_SMS_WEBHOOK_URL", Help: "URL that receives POST {\"to\",\"body\"} for each SMS; unset in development: SMS is logged", Secret: true,

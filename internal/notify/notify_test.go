@@ -34,7 +34,7 @@ func TestEveryTemplateRendersAndEscapes(t *testing.T) {
 }
 
 func TestSMTPMessageHasNoHeaderInjection(t *testing.T) {
-	s, err := NewSMTP("smtp://127.0.0.1:2525", "Gatehouse <no-reply@example.com>")
+	s, err := NewSMTP("smtp://127.0.0.1:2525", "Gatehouse <no-reply@example.com>", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

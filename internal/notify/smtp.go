@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"mime"
@@ -32,8 +33,9 @@ type SMTP struct {
 	tlsConfig  *tls.Config
 }
 
-// NewSMTP parses a GATEHOUSE_SMTP_URL and a From address.
-func NewSMTP(rawURL, from string) (*SMTP, error) {
+// NewSMTP parses a GATEHOUSE_SMTP_URL and a From address. caPEM, when not empty, holds the
+// certificates the mail server's must chain to (instead of the system roots).
+func NewSMTP(rawURL, from string, caPEM []byte) (*SMTP, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("notify: SMTP URL: %w", err)
@@ -48,6 +50,13 @@ func NewSMTP(rawURL, from string) (*SMTP, error) {
 		s.pass, _ = u.User.Password()
 	}
 	s.tlsConfig = &tls.Config{ServerName: s.host, MinVersion: tls.VersionTLS12}
+	if len(caPEM) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(caPEM) {
+			return nil, fmt.Errorf("notify: the SMTP CA file holds no PEM certificate")
+		}
+		s.tlsConfig.RootCAs = pool
+	}
 	return s, nil
 }
 
