@@ -72,6 +72,10 @@ type Service struct {
 		MinPasswordLength(ctx context.Context, userID string) (int, error)
 	}
 
+	// UserCacheTTL bounds how long GET /v1/me may serve a user changed on another replica.
+	UserCacheTTL time.Duration
+
+	users     userCache
 	logins    *prometheus.CounterVec
 	throttled *prometheus.CounterVec
 }
@@ -121,15 +125,6 @@ func (s *Service) checkIPBudget(ctx context.Context, ip string) error {
 // CheckIPBudget is checkIPBudget for other flows that share the budget (MFA challenges).
 func (s *Service) CheckIPBudget(ctx context.Context, ip string) error {
 	return s.checkIPBudget(ctx, ip)
-}
-
-// User returns a user by id.
-func (s *Service) User(ctx context.Context, id string) (*store.User, error) {
-	u, err := s.Store.UserByID(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNotFound
-	}
-	return u, err
 }
 
 // policyFor is the password policy that applies to an existing user: the instance's,

@@ -198,5 +198,8 @@ func (s *Service) UpdateProfile(ctx context.Context, userID, name string) (*stor
 		return audit.Record(ctx, q, audit.Event{Action: audit.UserUpdated, ActorID: userID, TargetType: "user", TargetID: userID, Time: now,
 			Details: map[string]any{"fields": []string{"name"}}})
 	})
+	if err == nil {
+		s.ForgetUser(userID)
+	}
 	return out, err
 }

@@ -99,6 +99,9 @@ func (s *Service) VerifyEmail(ctx context.Context, tok string) (*store.User, err
 		user = u
 		return audit.Record(ctx, q, audit.Event{Action: audit.UserEmailVerified, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: now})
 	})
+	if err == nil {
+		s.ForgetUser(user.ID) // after the commit, so nobody re-caches the old row
+	}
 	return user, err
 }
 

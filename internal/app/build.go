@@ -77,7 +77,7 @@ func (a *App) build(ctx context.Context) error {
 		Limiter: limiter, Limits: account.Limits{FailuresPerAccount: cfg.LimitLoginFailuresPerAccount,
 			FailuresPerIP: cfg.LimitLoginFailuresPerIP, Window: cfg.LimitWindow, IPPerMinute: cfg.LimitIPPerMinute},
 		Composer: composer, Outbox: sender, LinkBase: cfg.EmailLinkBase, Product: cfg.ProductName,
-		RequireVerifiedEmail: cfg.RequireVerifiedEmail, Now: a.now,
+		RequireVerifiedEmail: cfg.RequireVerifiedEmail, Now: a.now, UserCacheTTL: cfg.SessionCacheTTL,
 	}, a.registry)
 	orgs := &org.Service{Store: a.db, Composer: composer, Outbox: sender, LinkBase: cfg.EmailLinkBase, Now: a.now, CacheTTL: cfg.SessionCacheTTL}
 	sessions.Scoper = orgs
@@ -94,6 +94,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 	accounts.SecondFactor = factors
 	factors.Attempts = accounts
+	factors.UserChanged = accounts.ForgetUser
 	auth := &api.Authenticator{Access: access, Sessions: sessions}
 
 	(&api.System{Database: a.db, Gatherer: a.registry}).Mount(a.router)

@@ -84,6 +84,9 @@ type Service struct {
 		SecondFactorFailed(ctx context.Context, email string) error
 		SecondFactorPassed(ctx context.Context, email string) error
 	}
+	// UserChanged is told when a user's record changes (MFA turned on or off), so caches
+	// of it can drop it.
+	UserChanged func(userID string)
 	// SMSEnabled is false when no SMS gateway is configured in production: SMS codes
 	// would otherwise only reach the log.
 	SMSEnabled bool
@@ -159,6 +162,7 @@ func (s *Service) refreshEnabled(ctx context.Context, q store.Queries, u *store.
 		if err := q.SetMFAEnabled(ctx, u.ID, enabled, s.Now()); err != nil {
 			return false, err
 		}
+		s.userChanged(u.ID)
 		if !enabled {
 			if err := q.ReplaceBackupCodes(ctx, u.ID, nil, s.Now()); err != nil {
 				return false, err
@@ -169,6 +173,12 @@ func (s *Service) refreshEnabled(ctx context.Context, q store.Queries, u *store.
 		}
 	}
 	return enabled, nil
+}
+
+func (s *Service) userChanged(id string) {
+	if s.UserChanged != nil {
+		s.UserChanged(id)
+	}
 }
 
 // stepUp refuses factor changes on an MFA account from a session that did not use one.

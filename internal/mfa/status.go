@@ -66,6 +66,7 @@ func (s *Service) Reset(ctx context.Context, actorID, userID string) error {
 		if err := q.SetMFAEnabled(ctx, userID, false, s.Now()); err != nil {
 			return err
 		}
+		s.userChanged(userID)
 		if err := q.ReplaceBackupCodes(ctx, userID, nil, s.Now()); err != nil {
 			return err
 		}
