@@ -144,3 +144,19 @@ func TestMyAuditPages(t *testing.T) {
 		e.c.Do(t, "GET", "/v1/me/audit?cursor=abc", nil, tok.Access).Expect(t, 422, "validation_failed")
 	})
 }
+
+// GET /v1/me shows a change made through this replica at once, whatever it cached.
+func TestMeReflectsChangesAtOnce(t *testing.T) {
+	e := newEnv(t, testdbSQLite(t))
+	email := uniqueEmail("fresh")
+	e.register(t, email, goodPassword)
+	tok := e.login(t, email, goodPassword)
+	if e.c.Do(t, "GET", "/v1/me", nil, tok.Access).Expect(t, 200).Body["email_verified"] != false {
+		t.Fatal("verified too early")
+	}
+	verify := e.mail.WaitFor(t, email, "Verify").Token()
+	e.c.Do(t, "POST", "/v1/auth/verify-email", map[string]any{"token": verify}, "").Expect(t, 200)
+	if e.c.Do(t, "GET", "/v1/me", nil, tok.Access).Expect(t, 200).Body["email_verified"] != true {
+		t.Fatal("GET /v1/me served a stale user after verification")
+	}
+}
