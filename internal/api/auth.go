@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/gatehouse-id/gatehouse/internal/api/jsonbody"
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
@@ -80,7 +81,7 @@ func (h *Accounts) Mount(rt *Router) {
 
 func (h *Accounts) register(w http.ResponseWriter, r *http.Request) error {
 	var req registerRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	var f fields
@@ -99,7 +100,7 @@ func (h *Accounts) register(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Accounts) verifyEmail(w http.ResponseWriter, r *http.Request) error {
 	var req tokenRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	var f fields
@@ -128,7 +129,7 @@ func (h *Accounts) resend(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Accounts) login(w http.ResponseWriter, r *http.Request) error {
 	var req loginRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	var f fields
@@ -155,7 +156,7 @@ func (h *Accounts) login(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Accounts) refresh(w http.ResponseWriter, r *http.Request) error {
 	var req refreshRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	var f fields
@@ -174,7 +175,7 @@ func (h *Accounts) refresh(w http.ResponseWriter, r *http.Request) error {
 func (h *Accounts) logout(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	if r.ContentLength != 0 {
 		var req emptyRequest
-		if err := decode(r, &req); err != nil {
+		if err := jsonbody.Decode(r, &req); err != nil {
 			return err
 		}
 	}
@@ -198,7 +199,7 @@ func (h *Accounts) forgot(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Accounts) reset(w http.ResponseWriter, r *http.Request) error {
 	var req resetRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	var f fields
@@ -216,7 +217,7 @@ func (h *Accounts) reset(w http.ResponseWriter, r *http.Request) error {
 // decodeEmail reads an {"email"} body.
 func decodeEmail(r *http.Request) (string, error) {
 	var req emailRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return "", err
 	}
 	var f fields

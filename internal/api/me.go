@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/gatehouse-id/gatehouse/internal/api/jsonbody"
 	"net/http"
 	"sort"
 	"strconv"
@@ -65,7 +66,7 @@ func (h *Me) get(w http.ResponseWriter, r *http.Request, p *Principal) error {
 
 func (h *Me) patch(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	var req patchMeRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	if req.Name == nil {
@@ -85,7 +86,7 @@ func (h *Me) patch(w http.ResponseWriter, r *http.Request, p *Principal) error {
 
 func (h *Me) changePassword(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	var req changePasswordRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	var f fields

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/gatehouse-id/gatehouse/internal/api/jsonbody"
 	"net/http"
 	"time"
 
@@ -75,7 +76,7 @@ func (h *SecondFactors) emailEnable(w http.ResponseWriter, r *http.Request, p *P
 
 func (h *SecondFactors) smsEnroll(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	var req phoneRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	if !e164.MatchString(req.Phone) {
@@ -102,7 +103,7 @@ func (h *SecondFactors) smsConfirm(w http.ResponseWriter, r *http.Request, p *Pr
 func (h *SecondFactors) registerBegin(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	var req registerBeginRequest
 	if r.ContentLength != 0 {
-		if err := decode(r, &req); err != nil {
+		if err := jsonbody.Decode(r, &req); err != nil {
 			return err
 		}
 	}
@@ -120,7 +121,7 @@ func (h *SecondFactors) registerBegin(w http.ResponseWriter, r *http.Request, p 
 
 func (h *SecondFactors) registerFinish(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	var req webauthnFinishRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	var f fields
@@ -150,7 +151,7 @@ func (h *SecondFactors) deleteCredential(w http.ResponseWriter, r *http.Request,
 // decodeCode reads a {"code"} body.
 func decodeCode(r *http.Request) (string, error) {
 	var req codeRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return "", err
 	}
 	var f fields

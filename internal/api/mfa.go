@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"github.com/gatehouse-id/gatehouse/internal/api/jsonbody"
 	"net/http"
 	"regexp"
 
@@ -187,7 +188,7 @@ func (h *SecondFactors) Mount(rt *Router) {
 
 func (h *SecondFactors) challenge(w http.ResponseWriter, r *http.Request) error {
 	var req mfaChallengeRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	var f fields
@@ -210,7 +211,7 @@ func (h *SecondFactors) challenge(w http.ResponseWriter, r *http.Request) error 
 
 func (h *SecondFactors) verify(w http.ResponseWriter, r *http.Request) error {
 	var req mfaVerifyRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	var f fields
@@ -233,7 +234,7 @@ func (h *SecondFactors) verify(w http.ResponseWriter, r *http.Request) error {
 
 func (h *SecondFactors) stepUpBegin(w http.ResponseWriter, r *http.Request) error {
 	var req mfaTokenRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	var f fields
@@ -250,7 +251,7 @@ func (h *SecondFactors) stepUpBegin(w http.ResponseWriter, r *http.Request) erro
 
 func (h *SecondFactors) stepUpFinish(w http.ResponseWriter, r *http.Request) error {
 	var req mfaWebAuthnFinishRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	var f fields
@@ -270,7 +271,7 @@ func (h *SecondFactors) stepUpFinish(w http.ResponseWriter, r *http.Request) err
 func (h *SecondFactors) passkeyBegin(w http.ResponseWriter, r *http.Request) error {
 	var req passkeyBeginRequest
 	if r.ContentLength != 0 {
-		if err := decode(r, &req); err != nil {
+		if err := jsonbody.Decode(r, &req); err != nil {
 			return err
 		}
 	}
@@ -290,7 +291,7 @@ func (h *SecondFactors) passkeyBegin(w http.ResponseWriter, r *http.Request) err
 
 func (h *SecondFactors) passkeyFinish(w http.ResponseWriter, r *http.Request) error {
 	var req webauthnFinishRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	var f fields

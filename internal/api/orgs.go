@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/gatehouse-id/gatehouse/internal/api/jsonbody"
 	"net/http"
 	"time"
 
@@ -172,7 +173,7 @@ func (h *Orgs) Mount(rt *Router) {
 
 func (h *Orgs) create(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	var req createOrgRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	var f fields
@@ -216,7 +217,7 @@ func (h *Orgs) update(w http.ResponseWriter, r *http.Request, p *Principal) erro
 		return err
 	}
 	var req updateOrgRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	var f fields
@@ -264,7 +265,7 @@ func (h *Orgs) invite(w http.ResponseWriter, r *http.Request, p *Principal) erro
 		return err
 	}
 	var req inviteRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	var f fields
@@ -309,7 +310,7 @@ func (h *Orgs) revokeInvitation(w http.ResponseWriter, r *http.Request, p *Princ
 
 func (h *Orgs) accept(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	var req tokenRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	var f fields
@@ -334,7 +335,7 @@ func (h *Orgs) setRoles(w http.ResponseWriter, r *http.Request, p *Principal) er
 		return problem.NotFound()
 	}
 	var req rolesRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	m, err := h.Orgs.SetRoles(r.Context(), p.UserID, id, userID, req.Roles)
@@ -381,7 +382,7 @@ func (h *Orgs) putRole(w http.ResponseWriter, r *http.Request, p *Principal) err
 		return err
 	}
 	var req permissionsRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	if req.Permissions == nil {
@@ -411,7 +412,7 @@ func (h *Orgs) check(w http.ResponseWriter, r *http.Request, p *Principal) error
 		return err
 	}
 	var req authzRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	var f fields
@@ -449,7 +450,7 @@ func (h *Orgs) putPolicy(w http.ResponseWriter, r *http.Request, p *Principal) e
 		return err
 	}
 	var req policyRequest
-	if err := decode(r, &req); err != nil {
+	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
 	var f fields

@@ -1,4 +1,4 @@
-package api
+package jsonbody
 
 import (
 	"errors"
@@ -8,6 +8,13 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/problem"
 )
+
+// request has the shape of a registration request.
+type request struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Name     string `json:"name,omitempty"`
+}
 
 func FuzzDecode(f *testing.F) {
 	for _, seed := range []string{
@@ -21,8 +28,8 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequest("POST", "/", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		var dst registerRequest
-		err := decode(req, &dst)
+		var dst request
+		err := Decode(req, &dst)
 		if err == nil {
 			return
 		}
@@ -33,7 +40,7 @@ func FuzzDecode(f *testing.F) {
 		if p.Status != 400 && p.Status != 413 && p.Status != 415 {
 			t.Fatalf("decode(%q) answered %d", body, p.Status)
 		}
-		for _, leak := range []string{"json:", "reflect", "main.", "api."} {
+		for _, leak := range []string{"json:", "reflect", "main.", "jsonbody."} {
 			if strings.Contains(p.Detail, leak) {
 				t.Fatalf("detail leaks internals: %q", p.Detail)
 			}
@@ -49,8 +56,8 @@ func TestDecodeRejectsTrailingAndUnknown(t *testing.T) {
 		`{"email":"a`:                "ends early",
 	} {
 		req := httptest.NewRequest("POST", "/", strings.NewReader(body))
-		var dst registerRequest
-		err := decode(req, &dst)
+		var dst request
+		err := Decode(req, &dst)
 		var p *problem.Problem
 		if !errors.As(err, &p) || p.Status != 400 || !strings.Contains(p.Detail, want) {
 			t.Errorf("decode(%s) = %v; want 400 mentioning %q", body, err, want)

@@ -1,4 +1,6 @@
-package api
+// Package jsonbody reads JSON request bodies strictly: one object, no unknown fields,
+// valid UTF-8, no NUL characters, within the size limit; every failure is a problem.
+package jsonbody
 
 import (
 	"bytes"
@@ -13,10 +15,10 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/problem"
 )
 
-// decode reads one JSON object into dst. Malformed JSON, unknown fields, wrong types,
+// Decode reads one JSON object into dst. Malformed JSON, unknown fields, wrong types,
 // invalid UTF-8, NUL bytes and trailing data are 400 bad_request; a body over the limit
 // is 413. Nothing is written before the whole body is known to be valid.
-func decode(r *http.Request, dst any) error {
+func Decode(r *http.Request, dst any) error {
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooBig *http.MaxBytesError
