@@ -2,42 +2,55 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"runtime"
-	"strconv"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/password"
 )
 
-// hashCeiling times one argon2id hash on one core (the server's parameters) and returns
-// the hash-bound login ceiling: CPUs ÷ hash time.
-func hashCeiling(o options) (time.Duration, float64, error) {
+// hashCost is the measured cost of one password hash and the login rate it allows.
+type hashCost struct {
+	params  string        // e.g. "m=19MiB,t=2,p=1"
+	perHash time.Duration // mean time of one hash on one core
+	ceiling float64       // runtime.NumCPU() / perHash, logins per second
+}
+
+// measureHash times sequential argon2id hashes with the server's parameters (the defaults,
+// or -argon2-*) on one worker. A login verifies one hash, which costs the same as
+// computing it, so the CPUs can sustain at most NumCPU / perHash logins per second.
+func measureHash(ctx context.Context, o options) (hashCost, error) {
 	p := password.DefaultParams
-	if o.argonMem != "" {
-		n, err := strconv.Atoi(o.argonMem)
-		if err != nil {
-			return 0, 0, err
-		}
-		p.MemoryKiB = uint32(n)
+	if o.argonMem != 0 {
+		p.MemoryKiB = uint32(o.argonMem)
 	}
-	if o.argonIter != "" {
-		n, err := strconv.Atoi(o.argonIter)
-		if err != nil {
-			return 0, 0, err
-		}
-		p.Iterations = uint32(n)
+	if o.argonIter != 0 {
+		p.Iterations = uint32(o.argonIter)
 	}
 	h, err := password.NewHasher(p, 1, 0, nil)
 	if err != nil {
-		return 0, 0, err
+		return hashCost{}, err
 	}
-	const n = 20
+	const pw, n = "some benchmark password", 20
+	// One unmeasured hash: NewHasher computes a dummy hash in the background, which
+	// should not overlap the measured ones.
+	if _, err := h.Hash(ctx, pw); err != nil {
+		return hashCost{}, err
+	}
 	start := time.Now()
-	for i := 0; i < n; i++ {
-		if _, err := h.Hash(context.Background(), "some benchmark password"); err != nil {
-			return 0, 0, err
+	for range n {
+		if _, err := h.Hash(ctx, pw); err != nil {
+			return hashCost{}, err
 		}
 	}
 	per := time.Since(start) / n
-	return per, float64(runtime.NumCPU()) / per.Seconds(), nil
+	mem := fmt.Sprintf("%dKiB", p.MemoryKiB)
+	if p.MemoryKiB%1024 == 0 {
+		mem = fmt.Sprintf("%dMiB", p.MemoryKiB/1024)
+	}
+	return hashCost{
+		params:  fmt.Sprintf("m=%s,t=%d,p=%d", mem, p.Iterations, p.Parallelism),
+		perHash: per,
+		ceiling: float64(runtime.NumCPU()) / per.Seconds(),
+	}, nil
 }

@@ -1,240 +1,172 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"sync"
 	"sync/atomic"
-	"time"
 )
 
-// worker holds one client's state: its account and current tokens.
+// worker is one concurrent client's state: its account and newest tokens.
 type worker struct {
+	id              int
 	email, password string
 	access, refresh string
-	orgID, userID   string
+	userID, orgID   string
 	n               int
+	broken          bool // the last request failed: recover before the next one
 }
 
-// scenario prepares workers (unmeasured) and issues one request per call.
+// scenario prepares each worker (unmeasured) and issues one measured request per do call.
 type scenario struct {
 	setup func(ctx context.Context, c *client, w *worker) error
-	do    func(ctx context.Context, c *client, w *worker) (status int, err error)
+	do    func(ctx context.Context, c *client, w *worker) (status int, body []byte, err error)
 	want  int
+	// recover, if set, restores a worker's state after a failed request (unmeasured), so
+	// that one failure does not turn every later request into a failure.
+	recover func(ctx context.Context, c *client, w *worker) error
 }
 
-var runID = randHex(4)
+var (
+	runID    = randHex(4) // keeps emails unique across runs against the same database
+	accounts atomic.Int64 // numbers the accounts registered in this run
+)
 
+// randHex returns 2n random hex digits.
 func randHex(n int) string {
 	b := make([]byte, n)
-	rand.Read(b)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand documents that Read never fails
+	}
 	return hex.EncodeToString(b)
 }
 
-func newAccount(ctx context.Context, c *client, w *worker, tag string) error {
-	w.email = fmt.Sprintf("bench-%s-%s-%s@example.com", runID, tag, randHex(6))
-	w.password = "bench " + randHex(8) + " passphrase"
-	st, body, err := c.post(ctx, "/v1/auth/register", map[string]any{"email": w.email, "password": w.password}, "")
-	if err != nil || st != 201 {
-		return fmt.Errorf("register: %d %s %v", st, body, err)
+// newCredentials gives w a fresh, unique email and a password the policy accepts.
+func newCredentials(w *worker) {
+	w.email = fmt.Sprintf("bench-%s-%d-%d@example.com", runID, w.id, accounts.Add(1))
+	w.password = "bench-" + randHex(8)
+}
+
+// register creates w's account with fresh credentials.
+func register(ctx context.Context, c *client, w *worker) (int, []byte, error) {
+	newCredentials(w)
+	return c.post(ctx, "/v1/auth/register", map[string]string{"email": w.email, "password": w.password}, "")
+}
+
+// setupAccount registers w's account (setup only).
+func setupAccount(ctx context.Context, c *client, w *worker) error {
+	st, body, err := register(ctx, c, w)
+	if err := expect("register", 201, st, body, err); err != nil {
+		return err
 	}
-	var r struct{ User struct{ ID string } }
-	json.Unmarshal(body, &r)
+	var r struct {
+		User struct {
+			ID string `json:"id"`
+		} `json:"user"`
+	}
+	if err := decode(body, &r); err != nil {
+		return err
+	}
+	if r.User.ID == "" {
+		return fmt.Errorf("register: %w: no user id: %s", errBadResponse, snippet(body))
+	}
 	w.userID = r.User.ID
 	return nil
 }
 
-func login(ctx context.Context, c *client, w *worker) error {
-	st, body, err := c.post(ctx, "/v1/auth/login", map[string]any{"email": w.email, "password": w.password}, "")
-	if err != nil || st != 200 {
-		return fmt.Errorf("login: %d %s %v", st, body, err)
+// setupSession registers w's account and signs it in.
+func setupSession(ctx context.Context, c *client, w *worker) error {
+	if err := setupAccount(ctx, c, w); err != nil {
+		return err
 	}
+	return relogin(ctx, c, w)
+}
+
+// relogin signs w in again and keeps the new tokens.
+func relogin(ctx context.Context, c *client, w *worker) error {
+	st, body, err := c.post(ctx, "/v1/auth/login", map[string]string{"email": w.email, "password": w.password}, "")
+	if err := expect("login", 200, st, body, err); err != nil {
+		return err
+	}
+	return w.keepTokens(body)
+}
+
+// keepTokens stores the tokens of a TokenResponse.
+func (w *worker) keepTokens(body []byte) error {
 	var t struct {
 		Access  string `json:"access_token"`
 		Refresh string `json:"refresh_token"`
 	}
-	if err := json.Unmarshal(body, &t); err != nil {
+	if err := decode(body, &t); err != nil {
 		return err
+	}
+	if t.Access == "" || t.Refresh == "" {
+		return fmt.Errorf("%w: no tokens: %s", errBadResponse, snippet(body))
 	}
 	w.access, w.refresh = t.Access, t.Refresh
 	return nil
 }
 
 var scenarios = map[string]scenario{
-	"register": {
-		setup: func(ctx context.Context, c *client, w *worker) error { return nil },
-		do: func(ctx context.Context, c *client, w *worker) (int, error) {
-			w.n++
-			st, _, err := c.post(ctx, "/v1/auth/register", map[string]any{
-				"email":    fmt.Sprintf("bench-%s-r-%s-%d@example.com", runID, randHex(4), w.n),
-				"password": "bench " + randHex(8) + " passphrase"}, "")
-			return st, err
-		},
-		want: 201,
-	},
+	"register": {do: register, want: 201},
 	"login": {
-		setup: func(ctx context.Context, c *client, w *worker) error { return newAccount(ctx, c, w, "l") },
-		do: func(ctx context.Context, c *client, w *worker) (int, error) {
-			st, _, err := c.post(ctx, "/v1/auth/login", map[string]any{"email": w.email, "password": w.password}, "")
-			return st, err
+		setup: setupAccount,
+		do: func(ctx context.Context, c *client, w *worker) (int, []byte, error) {
+			return c.post(ctx, "/v1/auth/login", map[string]string{"email": w.email, "password": w.password}, "")
 		},
 		want: 200,
 	},
 	"refresh": {
-		setup: func(ctx context.Context, c *client, w *worker) error {
-			if err := newAccount(ctx, c, w, "f"); err != nil {
-				return err
+		setup: setupSession,
+		do: func(ctx context.Context, c *client, w *worker) (int, []byte, error) {
+			st, body, err := c.post(ctx, "/v1/auth/token/refresh", map[string]string{"refresh_token": w.refresh}, "")
+			if err == nil && st == 200 {
+				err = w.keepTokens(body) // each worker follows its own rotation chain
 			}
-			return login(ctx, c, w)
+			return st, body, err
 		},
-		do: func(ctx context.Context, c *client, w *worker) (int, error) {
-			st, body, err := c.post(ctx, "/v1/auth/token/refresh", map[string]any{"refresh_token": w.refresh}, "")
-			if st == 200 {
-				var t struct {
-					R string `json:"refresh_token"`
-				}
-				json.Unmarshal(body, &t)
-				w.refresh = t.R // each worker keeps its own rotation chain
-			}
-			return st, err
-		},
-		want: 200,
+		want:    200,
+		recover: relogin, // a broken chain (or a revoked session) needs a new one
 	},
 	"me": {
-		setup: func(ctx context.Context, c *client, w *worker) error {
-			if err := newAccount(ctx, c, w, "m"); err != nil {
-				return err
-			}
-			return login(ctx, c, w)
+		setup: setupSession,
+		do: func(ctx context.Context, c *client, w *worker) (int, []byte, error) {
+			return c.get(ctx, "/v1/me", w.access)
 		},
-		do: func(ctx context.Context, c *client, w *worker) (int, error) {
-			st, _, err := c.get(ctx, "/v1/me", w.access)
-			return st, err
-		},
-		want: 200,
+		want:    200,
+		recover: relogin,
 	},
 	"jwks": {
-		setup: func(ctx context.Context, c *client, w *worker) error { return nil },
-		do: func(ctx context.Context, c *client, w *worker) (int, error) {
-			st, _, err := c.get(ctx, "/.well-known/jwks.json", "")
-			return st, err
+		do: func(ctx context.Context, c *client, w *worker) (int, []byte, error) {
+			return c.get(ctx, "/.well-known/jwks.json", "")
 		},
 		want: 200,
 	},
-	"authz": {
+	"authz": { // POST /v1/orgs/{id}/authz/check in the worker's own organization
 		setup: func(ctx context.Context, c *client, w *worker) error {
-			if err := newAccount(ctx, c, w, "a"); err != nil {
+			if err := setupSession(ctx, c, w); err != nil {
 				return err
 			}
-			if err := login(ctx, c, w); err != nil {
+			st, body, err := c.post(ctx, "/v1/orgs", map[string]string{"name": "Bench", "slug": "bench-" + randHex(6)}, w.access)
+			if err := expect("create org", 201, st, body, err); err != nil {
 				return err
 			}
-			st, body, err := c.post(ctx, "/v1/orgs", map[string]any{"name": "Bench", "slug": "bench-" + randHex(6)}, w.access)
-			if err != nil || st != 201 {
-				return fmt.Errorf("create org: %d %s %v", st, body, err)
+			var org struct {
+				ID string `json:"id"`
 			}
-			var o struct{ ID string }
-			json.Unmarshal(body, &o)
-			w.orgID = o.ID
+			if err := decode(body, &org); err != nil {
+				return err
+			}
+			w.orgID = org.ID
 			return nil
 		},
-		do: func(ctx context.Context, c *client, w *worker) (int, error) {
+		do: func(ctx context.Context, c *client, w *worker) (int, []byte, error) {
 			w.n++
 			perm := []string{"org:read", "members:invite", "app:invoices:write", "org:delete"}[w.n%4]
-			st, _, err := c.post(ctx, "/v1/orgs/"+w.orgID+"/authz/check", map[string]any{"user_id": w.userID, "permission": perm}, w.access)
-			return st, err
+			return c.post(ctx, "/v1/orgs/"+w.orgID+"/authz/check", map[string]string{"user_id": w.userID, "permission": perm}, w.access)
 		},
-		want: 200,
+		want:    200,
+		recover: relogin,
 	},
-}
-
-// client is a keep-alive JSON client.
-type client struct {
-	base string
-	http *http.Client
-}
-
-func newClient(base string, conns int) *client {
-	tr := &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, IdleConnTimeout: time.Minute}
-	return &client{base: base, http: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
-}
-
-func (c *client) post(ctx context.Context, path string, body any, bearer string) (int, []byte, error) {
-	b, _ := json.Marshal(body)
-	req, err := http.NewRequestWithContext(ctx, "POST", c.base+path, bytes.NewReader(b))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	return c.send(req, bearer)
-}
-
-func (c *client) get(ctx context.Context, path, bearer string) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", c.base+path, nil)
-	if err != nil {
-		return 0, nil, err
-	}
-	return c.send(req, bearer)
-}
-
-func (c *client) send(req *http.Request, bearer string) (int, []byte, error) {
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, body, err
-}
-
-// measure runs a scenario: setup, warm-up, then the measured phase.
-func measure(ctx context.Context, srv *server, o options, name string, sc scenario) (result, error) {
-	c := newClient(srv.base, o.conc)
-	workers := make([]*worker, o.conc)
-	for i := range workers {
-		workers[i] = &worker{}
-		if err := sc.setup(ctx, c, workers[i]); err != nil {
-			return result{}, fmt.Errorf("setup: %w", err)
-		}
-	}
-	var measuring atomic.Bool
-	end := time.Now().Add(o.warmup + o.duration)
-	lat := make([][]time.Duration, o.conc)
-	errs := make([]map[string]int, o.conc)
-	var wg sync.WaitGroup
-	time.AfterFunc(o.warmup, func() { measuring.Store(true) })
-	startAt := time.Now().Add(o.warmup)
-	stopSampling := srv.sample()
-	for i, w := range workers {
-		errs[i] = map[string]int{}
-		wg.Go(func() {
-			for time.Now().Before(end) {
-				t0 := time.Now()
-				st, err := sc.do(ctx, c, w)
-				d := time.Since(t0)
-				if !measuring.Load() {
-					continue
-				}
-				lat[i] = append(lat[i], d)
-				switch {
-				case err != nil:
-					errs[i]["transport"]++
-				case st != sc.want:
-					errs[i][fmt.Sprint(st)]++
-				}
-			}
-		})
-	}
-	wg.Wait()
-	peak := stopSampling()
-	return summarize(name, o.conc, time.Since(startAt), lat, errs, peak), nil
 }
