@@ -40,11 +40,7 @@ func newAdminCmd() *cobra.Command {
 				return nil
 			},
 			RunE: func(cmd *cobra.Command, args []string) error {
-				cfg, err := loadConfig(cmd)
-				if err != nil {
-					return err
-				}
-				db, err := openMigratedDB(cmd)
+				cfg, db, err := openDB(cmd, true)
 				if err != nil {
 					return err
 				}

@@ -24,7 +24,7 @@ hashes to its stored hash. Exits 0 when the chain is intact, 1 with the first br
 otherwise (an event changed, deleted or cut from the end).`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := openMigratedDB(cmd)
+			_, db, err := openDB(cmd, true)
 			if err != nil {
 				return err
 			}

@@ -22,11 +22,7 @@ func newKeysCmd() *cobra.Command {
 		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	withManager := func(cmd *cobra.Command, fn func(m *keys.Manager) error) error {
-		cfg, err := loadConfig(cmd)
-		if err != nil {
-			return err
-		}
-		db, err := openMigratedDB(cmd)
+		cfg, db, err := openDB(cmd, true)
 		if err != nil {
 			return err
 		}

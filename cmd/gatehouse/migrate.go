@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 )
 
@@ -24,7 +25,7 @@ func newMigrateCmd() *cobra.Command {
 		Short: "Apply every pending migration (safe to run twice, and from several replicas at once)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := openDB(cmd)
+			_, db, err := openDB(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -42,7 +43,7 @@ func newMigrateCmd() *cobra.Command {
 		Short: "List migrations and whether each is applied",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, err := openDB(cmd)
+			_, db, err := openDB(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -73,24 +74,22 @@ func newMigrateCmd() *cobra.Command {
 	return cmd
 }
 
-func openDB(cmd *cobra.Command) (*sqlstore.DB, error) {
+// openDB loads the configuration and opens its database. With migrate, pending migrations
+// are applied first: commands that work on the schema need its tables even on a new database.
+func openDB(cmd *cobra.Command, migrate bool) (*config.Config, *sqlstore.DB, error) {
 	cfg, err := loadConfig(cmd)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return sqlstore.Open(cmd.Context(), cfg.DatabaseURL, sqlstore.Options{MaxConns: 2})
-}
-
-// openMigratedDB opens the database and applies pending migrations, for commands that
-// work on the schema (on a new database the tables do not exist yet).
-func openMigratedDB(cmd *cobra.Command) (*sqlstore.DB, error) {
-	db, err := openDB(cmd)
+	db, err := sqlstore.Open(cmd.Context(), cfg.DatabaseURL, sqlstore.Options{MaxConns: 2})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := db.Migrate(cmd.Context()); err != nil {
-		db.Close()
-		return nil, err
+	if migrate {
+		if _, err := db.Migrate(cmd.Context()); err != nil {
+			db.Close()
+			return nil, nil, err
+		}
 	}
-	return db, nil
+	return cfg, db, nil
 }

@@ -2,15 +2,18 @@ package api_test
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/testutil/apitest"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/testserver"
 )
 
@@ -140,14 +143,13 @@ func TestIPBudgetForRegisterResendForgot(t *testing.T) {
 func TestDisabledAccount(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
 		e := newEnv(t, db(t))
-		email, id, tok := e.newUser(t, "disabled")
+		email, id, _ := e.newUser(t, "disabled")
 		if err := e.srv.App.Store().SetUserDisabled(t.Context(), id, true, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		// Wrong password: the same answer as for anyone; right password: account_disabled.
 		e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": email, "password": "not the password"}, "").Expect(t, 401, "invalid_credentials")
 		e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": email, "password": goodPassword}, "").Expect(t, 403, "account_disabled")
-		_ = tok // disabling through the admin API also ends sessions; here the store was changed directly
 	})
 }
 
@@ -195,5 +197,41 @@ func TestArgon2ParameterChangeUpgradesHash(t *testing.T) {
 	h, _ := e2.srv.App.Store().PasswordHash(t.Context(), id)
 	if !strings.HasPrefix(h, "$argon2id$v=19$m=128,t=1,p=1$") {
 		t.Fatalf("hash %q was not upgraded to m=128", h)
+	}
+}
+
+// A login flood past the hashing queue gets 503 unavailable with Retry-After, never a
+// crash or an unbounded queue.
+func TestHashingOverloadIs503(t *testing.T) {
+	e := newEnv(t, testdbSQLite(t),
+		testserver.With("GATEHOUSE_ARGON2_MEMORY_KIB", "19456"), testserver.With("GATEHOUSE_ARGON2_ITERATIONS", "2"),
+		testserver.With("GATEHOUSE_HASH_WORKERS", "1"), testserver.With("GATEHOUSE_HASH_QUEUE", "0"),
+		testserver.With("GATEHOUSE_LIMIT_LOGIN_FAILURES_PER_IP", "1000"))
+	const n = 8
+	results := make(chan *apitest.Response, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			results <- e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": uniqueEmail(fmt.Sprint("flood", i)), "password": "wrong password"}, "")
+		})
+	}
+	wg.Wait()
+	close(results)
+	busy := 0
+	for r := range results {
+		switch r.Status {
+		case 401:
+		case 503:
+			r.Expect(t, 503, "unavailable")
+			if r.Header.Get("Retry-After") == "" {
+				t.Fatal("503 without Retry-After")
+			}
+			busy++
+		default:
+			t.Fatalf("flood answered %d %s", r.Status, r.Raw)
+		}
+	}
+	if busy == 0 {
+		t.Fatalf("%d concurrent logins on one hashing worker with no queue: none was refused", n)
 	}
 }

@@ -120,14 +120,8 @@ func (h *SecondFactors) registerBegin(w http.ResponseWriter, r *http.Request, p 
 }
 
 func (h *SecondFactors) registerFinish(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	var req webauthnFinishRequest
-	if err := jsonbody.Decode(r, &req); err != nil {
-		return err
-	}
-	var f fields
-	f.checkID("challenge_id", req.ChallengeID)
-	f.checkCredential("credential", req.Credential)
-	if err := f.err(); err != nil {
+	req, err := decodeFinish(r)
+	if err != nil {
 		return err
 	}
 	c, err := h.MFA.FinishRegistration(r.Context(), p.UserID, req.ChallengeID, req.Credential)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"github.com/gatehouse-id/gatehouse/internal/api/jsonbody"
 	"net/http"
 	"regexp"
@@ -290,22 +291,28 @@ func (h *SecondFactors) passkeyBegin(w http.ResponseWriter, r *http.Request) err
 }
 
 func (h *SecondFactors) passkeyFinish(w http.ResponseWriter, r *http.Request) error {
-	var req webauthnFinishRequest
-	if err := jsonbody.Decode(r, &req); err != nil {
-		return err
-	}
-	var f fields
-	f.checkID("challenge_id", req.ChallengeID)
-	f.checkCredential("credential", req.Credential)
-	if err := f.err(); err != nil {
+	req, err := decodeFinish(r)
+	if err != nil {
 		return err
 	}
 	tokens, err := h.MFA.FinishLogin(r.Context(), req.ChallengeID, req.Credential, device(r))
 	if err != nil {
-		if err == mfa.ErrWebAuthn {
+		if errors.Is(err, mfa.ErrWebAuthn) {
 			return problem.InvalidCredentials()
 		}
 		return domainError(err)
 	}
 	return writeSecret(w, http.StatusOK, tokenView(tokens))
+}
+
+// decodeFinish reads the {challenge_id, credential} body that ends a WebAuthn ceremony.
+func decodeFinish(r *http.Request) (webauthnFinishRequest, error) {
+	var req webauthnFinishRequest
+	if err := jsonbody.Decode(r, &req); err != nil {
+		return req, err
+	}
+	var f fields
+	f.checkID("challenge_id", req.ChallengeID)
+	f.checkCredential("credential", req.Credential)
+	return req, f.err()
 }

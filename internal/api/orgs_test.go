@@ -293,11 +293,10 @@ func TestTenantIsolationMatrix(t *testing.T) {
 		e := newEnv(t, db(t))
 		alice := e.verifiedUser(t, "alice")
 		bob := e.verifiedUser(t, "bobiso")
-		orgA := e.createOrg(t, alice, "iso-a-"+alice.id[len(alice.id)-8:])
+		e.createOrg(t, alice, "iso-a-"+alice.id[len(alice.id)-8:]) // alice is an owner, just elsewhere
 		orgB := e.createOrg(t, bob, "iso-b-"+bob.id[len(bob.id)-8:])
 		e.c.Do(t, "PUT", "/v1/orgs/"+orgB+"/roles/secret", map[string]any{"permissions": []string{"app:x"}}, bob.tok.Access).Expect(t, 200)
 		inv := e.c.Do(t, "POST", "/v1/orgs/"+orgB+"/invitations", map[string]any{"email": uniqueEmail("x"), "roles": []string{"member"}}, bob.tok.Access).Expect(t, 201)
-		_ = orgA
 		b := "/v1/orgs/" + orgB
 		for _, c := range []struct {
 			method, path string
