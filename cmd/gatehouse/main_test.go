@@ -170,7 +170,7 @@ func TestAuditVerifyReportsTampering(t *testing.T) {
 			url := b.URL(t)
 			t.Setenv("GATEHOUSE_DATABASE_URL", url)
 			srv := testserver.Start(t, url, testserver.With("GATEHOUSE_DATA_DIR", os.Getenv("GATEHOUSE_DATA_DIR")))
-			c := apitest.New(srv.URL)
+			c := apitest.New(t, srv.URL)
 			for i := 0; i < 3; i++ {
 				c.Do(t, "POST", "/v1/auth/register", map[string]any{"email": fmt.Sprintf("audit%d@example.com", i), "password": "correct horse battery"}, "").Expect(t, 201)
 			}
@@ -203,7 +203,7 @@ func TestAdminUserCommands(t *testing.T) {
 			t.Setenv("GATEHOUSE_DATABASE_URL", url)
 			srv := testserver.Start(t, url, testserver.With("GATEHOUSE_DATA_DIR", os.Getenv("GATEHOUSE_DATA_DIR")),
 				testserver.With("GATEHOUSE_SESSION_CACHE_TTL", "0s"))
-			c := apitest.New(srv.URL)
+			c := apitest.New(t, srv.URL)
 			c.Do(t, "POST", "/v1/auth/register", map[string]any{"email": "ops@example.com", "password": "correct horse battery"}, "").Expect(t, 201)
 			tok := c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": "ops@example.com", "password": "correct horse battery"}, "").Expect(t, 200)
 

@@ -34,7 +34,7 @@ func newEnv(t *testing.T, dbURL string, opts ...testserver.Option) *env {
 	mail := smtptest.Start(t)
 	opts = append([]testserver.Option{testserver.With("GATEHOUSE_SMTP_URL", mail.URL)}, opts...)
 	srv := testserver.Start(t, dbURL, opts...)
-	c := apitest.New(srv.URL)
+	c := apitest.New(t, srv.URL)
 	checkContract(t, c)
 	return &env{srv: srv, c: c, mail: mail}
 }

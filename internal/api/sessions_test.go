@@ -42,7 +42,7 @@ func TestConcurrentRefreshExactlyOneWins(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
 		e := newEnv(t, db(t))
 		_, _, tok := e.newUser(t, "race")
-		const n = 6
+		const n = 16
 		statuses := make(chan int, n)
 		var wg sync.WaitGroup
 		for range n {
@@ -62,6 +62,11 @@ func TestConcurrentRefreshExactlyOneWins(t *testing.T) {
 		}
 		if ok != 1 {
 			t.Fatalf("%d of %d concurrent refreshes of one token succeeded, want exactly 1", ok, n)
+		}
+		// The losers presented a used token: the session was revoked once, audited once.
+		list, _ := e.srv.App.Store().ListAudit(t.Context(), storeFilterAction("token.refresh.reused"))
+		if len(list) != 1 || list[0].TargetID != tok.Session {
+			t.Fatalf("reuse audit events after the race: %+v", list)
 		}
 	})
 }

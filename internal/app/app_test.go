@@ -25,7 +25,7 @@ func TestSystemEndpoints(t *testing.T) {
 	for _, b := range testdb.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			srv := testserver.Start(t, b.URL(t))
-			c := apitest.New(srv.URL)
+			c := apitest.New(t, srv.URL)
 			c.Do(t, "GET", "/healthz", nil, "").Expect(t, 200)
 			ready := c.Do(t, "GET", "/readyz", nil, "").Expect(t, 200)
 			if ready.Str("status") != "ready" || ready.Body["checks"].(map[string]any)["database"] != "ok" {
@@ -48,7 +48,7 @@ func TestSystemEndpoints(t *testing.T) {
 
 func TestNotFoundAndMethodNotAllowedAreProblems(t *testing.T) {
 	srv := testserver.Start(t, testdb.SQLiteURL(t))
-	c := apitest.New(srv.URL)
+	c := apitest.New(t, srv.URL)
 	c.Do(t, "GET", "/no/such/path", nil, "").Expect(t, 404, "not_found")
 	c.Do(t, "DELETE", "/healthz", nil, "").Expect(t, 405, "method_not_allowed")
 }
@@ -59,7 +59,7 @@ func TestOversizeBodyIs413(t *testing.T) {
 		_, err := io.Copy(io.Discard, r.Body)
 		return err
 	})
-	c := apitest.New(srv.URL)
+	c := apitest.New(t, srv.URL)
 	big := bytes.Repeat([]byte("a"), 2<<20)
 	c.Do(t, "POST", "/test/echo", big, "").Expect(t, 413, "payload_too_large")
 	// The same without a declared length: the limit is found while reading.
@@ -73,7 +73,7 @@ func TestPanicIs500ProblemAndServerKeepsServing(t *testing.T) {
 	srv.App.Router().Handle(openapi.Operation{Method: "GET", Path: "/test/panic", ID: "panic"}, func(w http.ResponseWriter, r *http.Request) error {
 		panic("secret internal detail")
 	})
-	c := apitest.New(srv.URL)
+	c := apitest.New(t, srv.URL)
 	c.Header.Set("X-Request-ID", "trace-123")
 	r := c.Do(t, "GET", "/test/panic", nil, "").Expect(t, 500, "internal")
 	if r.Str("request_id") != "trace-123" || strings.Contains(string(r.Raw), "secret internal detail") {
@@ -87,7 +87,7 @@ func TestPanicIs500ProblemAndServerKeepsServing(t *testing.T) {
 
 func TestReadyzIs503WhenDatabaseIsDown(t *testing.T) {
 	srv := testserver.Start(t, testdb.SQLiteURL(t))
-	c := apitest.New(srv.URL)
+	c := apitest.New(t, srv.URL)
 	srv.App.Store().Close() // the database goes away under a running server
 	c.Do(t, "GET", "/readyz", nil, "").Expect(t, 503, "unavailable")
 	c.Do(t, "GET", "/healthz", nil, "").Expect(t, 200)
@@ -145,7 +145,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	var doc struct {
 		Paths map[string]map[string]json.RawMessage `json:"paths"`
 	}
-	r := apitest.New(srv.URL).Do(t, "GET", "/openapi.json", nil, "").Expect(t, 200)
+	r := apitest.New(t, srv.URL).Do(t, "GET", "/openapi.json", nil, "").Expect(t, 200)
 	r.Decode(t, &doc)
 	for _, op := range srv.App.Router().Document().Operations() {
 		if _, ok := doc.Paths[op.Path][strings.ToLower(op.Method)]; !ok {
@@ -163,7 +163,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 // by an independent library).
 func TestOpenAPIIsValid31(t *testing.T) {
 	srv := testserver.Start(t, testdb.SQLiteURL(t))
-	raw := apitest.New(srv.URL).Do(t, "GET", "/openapi.json", nil, "").Expect(t, 200).Raw
+	raw := apitest.New(t, srv.URL).Do(t, "GET", "/openapi.json", nil, "").Expect(t, 200).Raw
 	doc, err := libopenapi.NewDocument(raw)
 	if err != nil {
 		t.Fatalf("parse: %v", err)

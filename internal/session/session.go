@@ -178,10 +178,15 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tok
 		if sess.RevokedAt != nil {
 			return ErrInvalidToken
 		}
-		reused = sess.ID
-		if err := q.RevokeSession(ctx, sess.ID, ReasonRefreshReused, now); err != nil {
+		err = q.RevokeSession(ctx, sess.ID, ReasonRefreshReused, now)
+		if errors.Is(err, store.ErrNotFound) {
+			// A concurrent exchange of the same token revoked it first (and audited it).
+			return ErrInvalidToken
+		}
+		if err != nil {
 			return err
 		}
+		reused = sess.ID
 		return audit.Record(ctx, q, audit.Event{Action: audit.TokenRefreshReused, ActorID: sess.UserID, TargetType: "session",
 			TargetID: sess.ID, Outcome: audit.Failure, Time: now, Details: map[string]any{"revoked_session": true}})
 	})
