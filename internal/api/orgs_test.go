@@ -376,3 +376,88 @@ func TestOrgPolicy(t *testing.T) {
 		e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": owner.email, "password": "twenty characters ok", "org_id": orgID}, "").Expect(t, 403, "mfa_enrollment_required")
 	})
 }
+
+// session_ttl_seconds counts from the session's start, whether the policy arrives while
+// the session is scoped to the org (applied at its next refresh) or the session switches
+// into the org later; a session already past the limit ends.
+func TestOrgSessionLifetimeCountsFromSessionStart(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		clock := testserver.NewClock()
+		e := newEnv(t, db(t), testserver.WithApp(appClock(clock)))
+		owner := e.verifiedUser(t, "towner")
+		orgID := e.createOrg(t, owner, "ttl-"+owner.id[len(owner.id)-8:])
+		member := e.verifiedUser(t, "tmember")
+		e.join(t, owner, orgID, member, "member")
+		lifetime := func(sessionID string) time.Duration {
+			t.Helper()
+			sess, err := e.srv.App.Store().SessionByID(t.Context(), sessionID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sess.ExpiresAt.Sub(sess.CreatedAt)
+		}
+		ownerRT := owner.tok.Refresh
+		setTTL := func(seconds int) {
+			t.Helper()
+			r := e.refresh(t, ownerRT).Expect(t, 200)
+			ownerRT = r.Str("refresh_token")
+			e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/policy", map[string]any{"require_mfa": false, "session_ttl_seconds": seconds, "password_min_length": 0},
+				r.Str("access_token")).Expect(t, 200)
+		}
+
+		// Scoped first, policy later: the next refresh in the org applies it from the start.
+		scoped := e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": member.email, "password": goodPassword, "org_id": orgID}, "").Expect(t, 200)
+		clock.Advance(30 * time.Minute)
+		setTTL(3600)
+		rt := e.refresh(t, scoped.Str("refresh_token")).Expect(t, 200).Str("refresh_token")
+		if d := lifetime(scoped.Str("session_id")); d != time.Hour {
+			t.Fatalf("after a refresh in the org, the session lives %v, want 1h", d)
+		}
+		clock.Advance(31 * time.Minute) // 61 minutes after login
+		e.refresh(t, rt).Expect(t, 401, "invalid_token")
+
+		// Unscoped first, switch later: the limit still counts from the login.
+		setTTL(0)
+		plain := e.login(t, member.email, goodPassword)
+		clock.Advance(50 * time.Minute)
+		setTTL(3600)
+		sw := e.c.Do(t, "POST", "/v1/auth/token/refresh", map[string]any{"refresh_token": plain.Refresh, "org_id": orgID}, "").Expect(t, 200)
+		if d := lifetime(plain.Session); d != time.Hour {
+			t.Fatalf("after switching into the org, the session lives %v, want 1h", d)
+		}
+		clock.Advance(11 * time.Minute)
+		e.refresh(t, sw.Str("refresh_token")).Expect(t, 401, "invalid_token")
+
+		// Already older than the new limit: the refresh ends the session, and the end is stored.
+		setTTL(0)
+		old := e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": member.email, "password": goodPassword, "org_id": orgID}, "").Expect(t, 200)
+		clock.Advance(2 * time.Hour)
+		setTTL(3600)
+		e.refresh(t, old.Str("refresh_token")).Expect(t, 401, "invalid_token")
+		if d := lifetime(old.Str("session_id")); d != time.Hour {
+			t.Fatalf("an over-age session's end was not stored: lives %v", d)
+		}
+		e.refresh(t, old.Str("refresh_token")).Expect(t, 401, "invalid_token")
+	})
+}
+
+// Refreshing with org_id of the session's own org after the user left it is a refused
+// scope (403), not a silent drop; without org_id the session continues unscoped.
+func TestRefreshWithCurrentOrgAfterRemoval(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newEnv(t, db(t))
+		owner := e.verifiedUser(t, "rowner")
+		orgID := e.createOrg(t, owner, "rem-"+owner.id[len(owner.id)-8:])
+		bob := e.verifiedUser(t, "rbob")
+		e.join(t, owner, orgID, bob, "member")
+		scoped := e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": bob.email, "password": goodPassword, "org_id": orgID}, "").Expect(t, 200)
+		// While a member, naming the current org is an ordinary refresh.
+		rt := e.c.Do(t, "POST", "/v1/auth/token/refresh", map[string]any{"refresh_token": scoped.Str("refresh_token"), "org_id": orgID}, "").Expect(t, 200).Str("refresh_token")
+		e.c.Do(t, "DELETE", "/v1/orgs/"+orgID+"/members/"+bob.id, nil, owner.tok.Access).Expect(t, 204)
+		e.c.Do(t, "POST", "/v1/auth/token/refresh", map[string]any{"refresh_token": rt, "org_id": orgID}, "").Expect(t, 403, "forbidden")
+		after := e.refresh(t, rt).Expect(t, 200) // the refused scope did not burn the token
+		if c := claimsOf(t, after.Str("access_token")); c["org_id"] != nil {
+			t.Fatalf("a removed member's token still carries the org: %v", c)
+		}
+	})
+}

@@ -130,14 +130,16 @@ func (s *Service) sign(t *Tokens, sub token.Subject) error {
 
 // Refresh exchanges a refresh token for new tokens, rotating it. A token that was already
 // used revokes its session (and ErrReused is returned); of two concurrent exchanges of one
-// token exactly one succeeds. A non-empty orgID switches the session's organization; the
-// roles and permissions of the current one are read afresh, and a session whose user
-// left its organization continues unscoped.
+// token exactly one succeeds. A non-empty orgID switches the session's organization (or
+// confirms the current one: refused with the scope's error when the user no longer
+// qualifies); the roles and permissions of the current one are read afresh, and without
+// orgID a session whose user left its organization continues unscoped.
 func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tokens, error) {
 	hash := token.Hash(refreshToken)
 	var out *Tokens
 	var sub token.Subject
 	var reused string // the session revoked for reuse
+	var ended string  // the session found past its organization's lifetime
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		rt, err := q.RefreshTokenByHash(ctx, hash)
 		if errors.Is(err, store.ErrNotFound) {
@@ -157,6 +159,10 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tok
 			}
 			// Decide the scope before using the token: a refused switch leaves it valid.
 			sc, err := s.rescope(ctx, q, sess, orgID, now)
+			if errors.Is(err, errPastEnd) {
+				ended = sess.ID // commit the stored end, then refuse
+				return nil
+			}
 			if err != nil {
 				return err
 			}
@@ -191,6 +197,10 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tok
 			TargetID: sess.ID, Outcome: audit.Failure, Time: now, Details: map[string]any{"revoked_session": true}})
 	})
 	switch {
+	case err == nil && ended != "":
+		s.Cache.Forget(ended)
+		s.refreshes.WithLabelValues("invalid").Inc()
+		return nil, ErrInvalidToken
 	case err == nil && reused != "":
 		s.Cache.Forget(reused)
 		s.refreshes.WithLabelValues("reused").Inc()
@@ -212,7 +222,15 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tok
 	return out, nil
 }
 
+// errPastEnd: the org's session lifetime, counted from the session's start, is already
+// over. rescope has stored the shortened end; Refresh commits it and answers ErrInvalidToken.
+var errPastEnd = errors.New("session: past the organization's session lifetime")
+
 // rescope works out the organization scope of a refreshed session and stores any change.
+// The org's session_ttl_seconds always counts from the session's start (sess.CreatedAt),
+// whether the session switches into the org or refreshes within it after a policy change.
+// An explicit orgID that is refused is an error; only when no orgID was sent does a
+// session whose user no longer qualifies for its current org continue unscoped.
 func (s *Service) rescope(ctx context.Context, q store.Queries, sess *store.Session, orgID string, now time.Time) (*OrgScope, error) {
 	switch {
 	case orgID != "" && orgID != sess.OrgID: // a switch: the user must qualify now
@@ -221,21 +239,33 @@ func (s *Service) rescope(ctx context.Context, q store.Queries, sess *store.Sess
 			return nil, err
 		}
 		sess.OrgID = orgID
-		limit(sess, sc, now)
+		limit(sess, sc, sess.CreatedAt)
 		if !sess.Live(now, s.IdleTTL) {
+			// Too old for this org: the switch is refused and the session stays as it was.
 			return nil, ErrInvalidToken
 		}
 		return sc, q.SetSessionOrg(ctx, sess.ID, sess.OrgID, sess.ExpiresAt)
 	case sess.OrgID != "": // the current org: read roles afresh; drop it if no longer allowed
 		sc, err := s.scope(ctx, q, sess, sess.OrgID)
-		if err == nil {
+		if err != nil {
+			if !IsRefusal(err) || orgID != "" {
+				return nil, err
+			}
+			sess.OrgID = ""
+			return nil, q.SetSessionOrg(ctx, sess.ID, "", sess.ExpiresAt)
+		}
+		end := sess.ExpiresAt
+		limit(sess, sc, sess.CreatedAt)
+		if sess.ExpiresAt.Equal(end) {
 			return sc, nil
 		}
-		if !IsRefusal(err) {
+		if err := q.SetSessionOrg(ctx, sess.ID, sess.OrgID, sess.ExpiresAt); err != nil {
 			return nil, err
 		}
-		sess.OrgID = ""
-		return nil, q.SetSessionOrg(ctx, sess.ID, "", sess.ExpiresAt)
+		if !sess.Live(now, s.IdleTTL) {
+			return nil, errPastEnd
+		}
+		return sc, nil
 	}
 	return nil, nil
 }
