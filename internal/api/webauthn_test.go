@@ -13,6 +13,8 @@ import (
 
 	"github.com/descope/virtualwebauthn"
 
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/testutil/apitest"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/testserver"
 )
 
@@ -192,4 +194,108 @@ func flipB64(s string) string {
 	b, _ := base64.RawURLEncoding.DecodeString(s)
 	b[len(b)/2] ^= 0x01
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// login runs a passwordless login, discoverable or naming the email, and returns
+// the finish response.
+func (p *passkey) login(t *testing.T, e *env, email string, counter uint32) *apitest.Response {
+	t.Helper()
+	body := map[string]any{}
+	if email != "" {
+		body["email"] = email
+	}
+	begin := e.c.Do(t, "POST", "/v1/auth/webauthn/login/begin", body, "").Expect(t, 200)
+	return e.c.Do(t, "POST", "/v1/auth/webauthn/login/finish", map[string]any{"challenge_id": begin.Str("challenge_id"),
+		"credential": p.assert(t, begin.Body["options"], counter)}, "")
+}
+
+// loginFailures returns the details of the user.login.failed events about the user.
+func loginFailures(t *testing.T, e *env, userID string) []map[string]any {
+	t.Helper()
+	events, err := e.srv.App.Store().ListAudit(t.Context(), store.AuditFilter{SubjectID: userID, Action: "user.login.failed", Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, ev := range events {
+		var d map[string]any
+		if err := json.Unmarshal([]byte(ev.Details), &d); err != nil {
+			t.Fatalf("details %q: %v", ev.Details, err)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// Whether a passwordless login used two factors depends on this assertion's user
+// verification (PIN or biometric), not on the flag the credential was registered with.
+// A passkey makes MFA on, so a login without user verification would be one factor for
+// an MFA account: it gets no tokens.
+func TestPasskeyLoginNeedsUserVerification(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newEnv(t, db(t), testserver.WithLocalhostIssuer())
+		u := e.verifiedUser(t, "pk-uv")
+		pk := newPasskey(e, u.id)
+		pk.register(t, e, u.tok.Access, "Security key") // registered with user verification
+		if e.c.Do(t, "GET", "/v1/me", nil, u.tok.Access).Expect(t, 200).Body["mfa_enabled"] != true {
+			t.Fatal("a passkey did not turn MFA on")
+		}
+		begin := e.c.Do(t, "POST", "/v1/auth/webauthn/login/begin", map[string]any{}, "").Expect(t, 200)
+		if uv := begin.Body["options"].(map[string]any)["userVerification"]; uv != "required" {
+			t.Fatalf("passwordless options ask userVerification %v, want required", uv)
+		}
+
+		pk.auth.Options.UserNotVerified = true
+		pk.login(t, e, "", 1).Expect(t, 401, "invalid_credentials")
+		pk.login(t, e, u.email, 2).Expect(t, 401, "invalid_credentials")
+		fails := loginFailures(t, e, u.id)
+		if len(fails) != 2 || fails[0]["method"] != "passkey" {
+			t.Fatalf("login failures audited = %v, want 2 with method passkey", fails)
+		}
+
+		pk.auth.Options.UserNotVerified = false
+		ok := pk.login(t, e, "", 3).Expect(t, 200)
+		if amr := strs(claimsOf(t, ok.Str("access_token"))["amr"]); !slices.Equal(amr, []string{"hwk", "mfa"}) {
+			t.Fatalf("amr with user verification = %v", amr)
+		}
+	})
+}
+
+// Passwordless login applies what password login does: a disabled account and (when
+// required) an unverified email are refused once the assertion is valid, and a refused
+// assertion is audited.
+func TestPasskeyLoginFollowsPasswordLoginRules(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		url, dir := db(t), t.TempDir()
+		a := newEnv(t, url, testserver.WithLocalhostIssuer(), testserver.With("GATEHOUSE_DATA_DIR", dir))
+		// A second server on the same database that requires verified emails.
+		b := newEnv(t, url, testserver.With("GATEHOUSE_DATA_DIR", dir), testserver.With("GATEHOUSE_ISSUER", a.srv.Config.Issuer),
+			testserver.With("GATEHOUSE_REQUIRE_VERIFIED_EMAIL", "true"))
+		email := uniqueEmail("pk-rules")
+		id := a.register(t, email, goodPassword)
+		pk := newPasskey(a, id)
+		pk.register(t, a, a.login(t, email, goodPassword).Access, "Key")
+
+		// A tampered signature: refused and audited.
+		begin := a.c.Do(t, "POST", "/v1/auth/webauthn/login/begin", map[string]any{}, "").Expect(t, 200)
+		var m map[string]any
+		json.Unmarshal(pk.assert(t, begin.Body["options"], 1), &m)
+		resp := m["response"].(map[string]any)
+		resp["signature"] = flipB64(resp["signature"].(string))
+		a.c.Do(t, "POST", "/v1/auth/webauthn/login/finish", map[string]any{"challenge_id": begin.Str("challenge_id"), "credential": m}, "").
+			Expect(t, 401, "invalid_credentials")
+		fails := loginFailures(t, a, id)
+		if len(fails) != 1 || fails[0]["method"] != "passkey" || fails[0]["reason"] != "invalid_assertion" {
+			t.Fatalf("login failures audited = %v", fails)
+		}
+
+		// The email is not verified: the server that requires it refuses the passkey.
+		pk.login(t, b, "", 2).Expect(t, 403, "email_not_verified")
+		if fails := loginFailures(t, a, id); len(fails) != 2 || fails[0]["reason"] != "email_not_verified" || fails[0]["method"] != "passkey" {
+			t.Fatalf("login failures audited = %v", fails)
+		}
+		tok := a.mail.WaitFor(t, email, "Verify").Token()
+		a.c.Do(t, "POST", "/v1/auth/verify-email", map[string]any{"token": tok}, "").Expect(t, 200)
+		pk.login(t, b, "", 3).Expect(t, 200)
+	})
 }

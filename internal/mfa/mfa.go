@@ -90,6 +90,9 @@ type Service struct {
 	// SMSEnabled is false when no SMS gateway is configured in production: SMS codes
 	// would otherwise only reach the log.
 	SMSEnabled bool
+	// RequireVerifiedEmail refuses passkey logins of accounts whose email is not
+	// verified, as password login does (GATEHOUSE_REQUIRE_VERIFIED_EMAIL).
+	RequireVerifiedEmail bool
 
 	codeKey []byte
 }

@@ -197,6 +197,10 @@ type assertion struct {
 	Session webauthn.SessionData `json:"session"`
 }
 
+// passwordless asks the authenticator to verify the user (PIN or biometric): without
+// that, a passkey alone is one factor, and every account with a passkey has MFA on.
+var passwordless = webauthn.WithUserVerification(protocol.VerificationRequired)
+
 // BeginLogin starts a passkey login. With an email of a user who has credentials, the
 // options name them; otherwise the login is discoverable (the authenticator picks the
 // account), and an unknown email gets the same answer as none.
@@ -213,7 +217,7 @@ func (s *Service) BeginLogin(ctx context.Context, email string) (*Ceremony, erro
 					return err
 				}
 				if len(w.creds) > 0 {
-					options, sess, err = s.WebAuthn.BeginLogin(w)
+					options, sess, err = s.WebAuthn.BeginLogin(w, passwordless)
 					if err != nil {
 						return err
 					}
@@ -225,7 +229,7 @@ func (s *Service) BeginLogin(ctx context.Context, email string) (*Ceremony, erro
 		}
 		if options == nil {
 			var err error
-			if options, sess, err = s.WebAuthn.BeginDiscoverableLogin(); err != nil {
+			if options, sess, err = s.WebAuthn.BeginDiscoverableLogin(passwordless); err != nil {
 				return err
 			}
 		}
@@ -242,13 +246,31 @@ func (s *Service) BeginLogin(ctx context.Context, email string) (*Ceremony, erro
 // ErrDisabled: the account behind a valid passkey is disabled.
 var ErrDisabled = errors.New("mfa: account disabled")
 
-// FinishLogin verifies a passkey assertion and starts a session (no password).
+// FinishLogin verifies a passkey assertion and starts a session (no password). The
+// session's amr has "mfa" only when this assertion verified the user (PIN or biometric):
+// the credential record's flag is the one from registration, latched, and says nothing
+// about this ceremony. A passkey login without user verification is one factor, which
+// an account with MFA on never gets tokens for.
+//
+// A refused assertion still uses up its ceremony, and is audited when the account is
+// known; the rules of password login (disabled account, unverified email when required)
+// apply once the assertion is valid.
 func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, credential []byte, dev session.Device) (*session.Tokens, error) {
 	var tokens *session.Tokens
+	var refused error
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		refused = nil
+		refuse := func(u *store.User, reason string, err error) error {
+			refused = err
+			if u == nil {
+				return nil
+			}
+			return audit.Record(ctx, q, audit.Event{Action: audit.UserLoginFailed, TargetType: "user", TargetID: u.ID,
+				Outcome: audit.Failure, Time: s.Now(), Details: map[string]any{"method": "passkey", "reason": reason}})
+		}
 		c, err := q.TakeCeremony(ctx, ceremonyID, "login", s.Now())
 		if errors.Is(err, store.ErrNotFound) {
-			return ErrWebAuthn
+			return refuse(nil, "", ErrWebAuthn)
 		}
 		if err != nil {
 			return err
@@ -259,11 +281,11 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, credential
 		}
 		parsed, err := protocol.ParseCredentialRequestResponseBytes(credential)
 		if err != nil {
-			return ErrWebAuthn
+			return refuse(nil, "", ErrWebAuthn)
 		}
 		row, err := q.WebAuthnCredentialByCredID(ctx, base64.RawURLEncoding.EncodeToString(parsed.RawID))
 		if errors.Is(err, store.ErrNotFound) || (err == nil && c.UserID != "" && row.UserID != c.UserID) {
-			return ErrWebAuthn
+			return refuse(nil, "", ErrWebAuthn)
 		}
 		if err != nil {
 			return err
@@ -288,16 +310,25 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, credential
 			}, st.Session, parsed)
 		}
 		if err != nil {
-			return ErrWebAuthn
+			return refuse(u, "invalid_assertion", ErrWebAuthn)
 		}
-		if err := s.recordUse(ctx, q, row, cred); err != nil {
+		if err := s.recordUse(ctx, q, row, cred); errors.Is(err, ErrWebAuthn) {
+			return refuse(u, "sign_count", ErrWebAuthn)
+		} else if err != nil {
 			return err
 		}
-		if u.Disabled {
-			return ErrDisabled
+		// The flags of this assertion, covered by its signature.
+		verified := parsed.Response.AuthenticatorData.Flags.HasUserVerified()
+		switch {
+		case u.Disabled:
+			return refuse(u, "disabled", ErrDisabled)
+		case s.RequireVerifiedEmail && !u.EmailVerified:
+			return refuse(u, "email_not_verified", ErrEmailNotVerified)
+		case !verified && u.MFAEnabled:
+			return refuse(u, "user_not_verified", ErrWebAuthn)
 		}
 		amr := []string{"hwk"}
-		if cred.Flags.UserVerified {
+		if verified {
 			amr = append(amr, "mfa") // possession of the key plus the user's PIN or biometric
 		}
 		if tokens, err = s.Sessions.Start(ctx, q, u.ID, amr, "", dev); err != nil {
@@ -309,7 +340,13 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, credential
 		return audit.Record(ctx, q, audit.Event{Action: audit.UserLoginPasskey, ActorID: u.ID, TargetType: "session",
 			TargetID: tokens.SessionID, Time: s.Now(), Details: map[string]any{"amr": amr, "credential": row.ID}})
 	})
-	return tokens, err
+	if err != nil {
+		return nil, err
+	}
+	if refused != nil {
+		return nil, refused
+	}
+	return tokens, nil
 }
 
 // recordUse refuses a signature counter that did not grow (a cloned authenticator or a
