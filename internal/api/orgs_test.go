@@ -242,9 +242,17 @@ func TestInvitationExpires(t *testing.T) {
 	u := e.verifiedUser(t, "xuser")
 	e.c.Do(t, "POST", "/v1/orgs/"+orgID+"/invitations", map[string]any{"email": u.email, "roles": []string{"member"}}, owner.tok.Access).Expect(t, 201)
 	tok := e.mail.WaitFor(t, u.email, "invited you").Token()
+	if n := len(e.c.Do(t, "GET", "/v1/orgs/"+orgID+"/invitations", nil, owner.tok.Access).Expect(t, 200).Body["items"].([]any)); n != 1 {
+		t.Fatalf("%d pending invitations, want 1", n)
+	}
 	clock.Advance(7*24*time.Hour + time.Minute)
 	fresh := e.refresh(t, u.tok.Refresh).Expect(t, 200).Str("access_token")
 	e.c.Do(t, "POST", "/v1/invitations/accept", map[string]any{"token": tok}, fresh).Expect(t, 400, "invalid_token")
+	// An expired invitation is no longer pending.
+	ownerAccess := e.refresh(t, owner.tok.Refresh).Expect(t, 200).Str("access_token")
+	if l := e.c.Do(t, "GET", "/v1/orgs/"+orgID+"/invitations", nil, ownerAccess).Expect(t, 200); len(l.Body["items"].([]any)) != 0 {
+		t.Fatalf("expired invitations are listed: %s", l.Raw)
+	}
 }
 
 func TestNoEscalationAndLastOwner(t *testing.T) {

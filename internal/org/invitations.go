@@ -74,7 +74,7 @@ func (s *Service) Invitations(ctx context.Context, userID, orgID, after string, 
 	if _, err := s.require(ctx, orgID, userID, PermMembersInvite); err != nil {
 		return nil, err
 	}
-	return s.Store.ListInvitations(ctx, orgID, after, limit)
+	return s.Store.ListInvitations(ctx, orgID, after, s.Now(), limit)
 }
 
 // RevokeInvitation withdraws a pending invitation.

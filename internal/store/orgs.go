@@ -91,7 +91,9 @@ type Orgs interface {
 
 	// CreateInvitation stores inv and revokes pending invitations of the same address.
 	CreateInvitation(ctx context.Context, inv *Invitation) error
-	ListInvitations(ctx context.Context, orgID, afterID string, limit int) ([]Invitation, error)
+	// ListInvitations returns pending invitations (not accepted, revoked or expired at
+	// now) ordered by id, after the given one.
+	ListInvitations(ctx context.Context, orgID, afterID string, now time.Time, limit int) ([]Invitation, error)
 	// RevokeInvitation revokes a pending invitation; ErrNotFound otherwise.
 	RevokeInvitation(ctx context.Context, orgID, id string, now time.Time) error
 	// AcceptInvitation marks a pending, unexpired invitation accepted and returns it;

@@ -116,9 +116,10 @@ func (q queries) CreateInvitation(ctx context.Context, inv *store.Invitation) er
 	return nil
 }
 
-func (q queries) ListInvitations(ctx context.Context, orgID, after string, limit int) ([]store.Invitation, error) {
+func (q queries) ListInvitations(ctx context.Context, orgID, after string, now time.Time, limit int) ([]store.Invitation, error) {
 	rows, err := q.r.QueryContext(ctx, `SELECT `+invitationColumns+` FROM org_invitations
-		WHERE org_id = $1 AND id > $2 AND accepted_at IS NULL AND revoked_at IS NULL ORDER BY id LIMIT $3`, orgID, after, limit)
+		WHERE org_id = $1 AND id > $2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3 ORDER BY id LIMIT $4`,
+		orgID, after, ts(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list invitations: %w", err)
 	}

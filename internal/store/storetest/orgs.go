@@ -111,9 +111,12 @@ func testOrgs(t *testing.T, s store.Store) {
 	if _, err := s.PeekInvitation(ctx, "h1", base.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("an older invitation to the same address still works: %v", err)
 	}
-	pending, _ := s.ListInvitations(ctx, a.ID, "", 10)
+	pending, _ := s.ListInvitations(ctx, a.ID, "", base.Add(time.Hour), 10)
 	if len(pending) != 1 || pending[0].ID != second.ID {
 		t.Fatalf("pending = %+v", pending)
+	}
+	if l, _ := s.ListInvitations(ctx, a.ID, "", second.ExpiresAt, 10); len(l) != 0 {
+		t.Fatalf("an expired invitation is listed as pending: %+v", l)
 	}
 	if got, err := s.AcceptInvitation(ctx, "h2", base.Add(time.Hour)); err != nil || got.ID != second.ID {
 		t.Fatalf("AcceptInvitation = %+v, %v", got, err)
@@ -161,7 +164,7 @@ func testOrgs(t *testing.T, s store.Store) {
 	if _, err := s.MemberOf(ctx, a.ID, alice.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal("membership survived its org")
 	}
-	if l, _ := s.ListInvitations(ctx, a.ID, "", 10); len(l) != 0 {
+	if l, _ := s.ListInvitations(ctx, a.ID, "", base, 10); len(l) != 0 {
 		t.Fatal("invitations survived their org")
 	}
 	if _, err := s.MemberOf(ctx, b.ID, bob.ID); err != nil {
