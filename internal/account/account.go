@@ -62,6 +62,9 @@ type Service struct {
 	Product              string
 	RequireVerifiedEmail bool
 	Now                  func() time.Time
+	// Deferred runs the work of answers that must not take longer for real accounts
+	// (forgot-password, resend); nil runs it inline.
+	Deferred *Deferred
 	// SecondFactor starts the step-up for users with MFA; nil turns step-up off.
 	SecondFactor interface {
 		Begin(ctx context.Context, q store.Queries, u *store.User, orgID string, amr []string, dev session.Device) (*mfa.Pending, error)

@@ -12,13 +12,20 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/token"
 )
 
-// ForgotPassword emails a reset link if the account exists. It answers the same whatever
-// the account.
+// ForgotPassword emails a reset link if the account exists. It answers the same, in the
+// same time, whatever the account: the lookup and the sending happen after the answer.
 func (s *Service) ForgotPassword(ctx context.Context, ip, email string) error {
 	if err := s.checkIPBudget(ctx, ip); err != nil {
 		return err
 	}
-	u, err := s.Store.UserByEmail(ctx, NormalizeEmail(email))
+	s.Deferred.Do(ctx, "password_reset_email", func(ctx context.Context) error {
+		return s.sendReset(ctx, NormalizeEmail(email))
+	})
+	return nil
+}
+
+func (s *Service) sendReset(ctx context.Context, email string) error {
+	u, err := s.Store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
 		return nil
 	}
@@ -114,6 +121,14 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sessionID, current
 	if err != nil {
 		return err
 	}
+	// The new password is judged first: refusing a weak one costs no hash.
+	policy, err := s.policyFor(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if err := policy.Check(next, localPart(u.Email), s.Product); err != nil {
+		return err
+	}
 	acct, err := s.Limiter.Hit(ctx, accountKey(u.Email), s.Limits.FailuresPerAccount, s.Limits.Window)
 	if err != nil {
 		return err
@@ -136,13 +151,6 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sessionID, current
 			Outcome: audit.Failure, Details: map[string]any{"reason": "wrong_current_password"}}, ErrInvalidCredentials)
 	}
 	if err := s.Limiter.Reset(ctx, accountKey(u.Email)); err != nil {
-		return err
-	}
-	policy, err := s.policyFor(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	if err := policy.Check(next, localPart(u.Email), s.Product); err != nil {
 		return err
 	}
 	phc, err := s.Hasher.Hash(ctx, password.Normalize(next))

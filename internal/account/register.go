@@ -106,12 +106,20 @@ func (s *Service) VerifyEmail(ctx context.Context, tok string) (*store.User, err
 }
 
 // ResendVerification emails a new link if the account exists and is unverified. It
-// answers the same whatever the account, so it reveals nothing.
+// answers the same, in the same time, whatever the account: the work happens after the
+// answer.
 func (s *Service) ResendVerification(ctx context.Context, ip, email string) error {
 	if err := s.checkIPBudget(ctx, ip); err != nil {
 		return err
 	}
-	u, err := s.Store.UserByEmail(ctx, NormalizeEmail(email))
+	s.Deferred.Do(ctx, "verification_email", func(ctx context.Context) error {
+		return s.resend(ctx, NormalizeEmail(email))
+	})
+	return nil
+}
+
+func (s *Service) resend(ctx context.Context, email string) error {
+	u, err := s.Store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (u.EmailVerified || u.Disabled)) {
 		return nil
 	}

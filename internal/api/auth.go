@@ -134,7 +134,7 @@ func (h *Accounts) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	var f fields
 	f.checkRequired("email", req.Email)
-	f.checkRequired("password", req.Password)
+	f.checkPassword("password", req.Password)
 	if len(req.Email) > maxEmail {
 		f.add("email", "must have at most 254 characters")
 	}

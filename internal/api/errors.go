@@ -98,3 +98,15 @@ func domainError(err error) error {
 	}
 	return err
 }
+
+// forField names the request's own field in a weak_password problem (whose default is
+// "password").
+func forField(err error, field string) error {
+	var p *problem.Problem
+	if errors.As(err, &p) && p.Code == "weak_password" {
+		for i := range p.Errors {
+			p.Errors[i].Field = field
+		}
+	}
+	return err
+}

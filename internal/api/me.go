@@ -90,13 +90,13 @@ func (h *Me) changePassword(w http.ResponseWriter, r *http.Request, p *Principal
 		return err
 	}
 	var f fields
-	f.checkRequired("current_password", req.CurrentPassword)
+	f.checkPassword("current_password", req.CurrentPassword)
 	f.checkRequired("new_password", req.NewPassword)
 	if err := f.err(); err != nil {
 		return err
 	}
 	if err := h.Accounts.ChangePassword(r.Context(), p.UserID, p.SessionID, req.CurrentPassword, req.NewPassword); err != nil {
-		return domainError(err)
+		return forField(domainError(err), "new_password")
 	}
 	return noContent(w)
 }

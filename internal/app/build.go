@@ -72,12 +72,14 @@ func (a *App) build(ctx context.Context) error {
 	sessions := session.NewService(&session.Service{Store: a.db, Access: access, IdleTTL: cfg.RefreshIdleTTL,
 		AbsoluteTTL: cfg.SessionTTL, Now: a.now, Cache: session.NewLiveCache(cfg.SessionCacheTTL)}, a.registry)
 	limiter := ratelimit.NewMemory(a.now)
+	deferred := account.NewDeferred(1024, a.log)
+	a.background = append(a.background, deferred.Run)
 	accounts := account.NewService(&account.Service{
 		Store: a.db, Hasher: hasher, Policy: password.Policy{MinLength: cfg.PasswordMinLength}, Sessions: sessions,
 		Limiter: limiter, Limits: account.Limits{FailuresPerAccount: cfg.LimitLoginFailuresPerAccount,
 			FailuresPerIP: cfg.LimitLoginFailuresPerIP, Window: cfg.LimitWindow, IPPerMinute: cfg.LimitIPPerMinute},
 		Composer: composer, Outbox: sender, LinkBase: cfg.EmailLinkBase, Product: cfg.ProductName,
-		RequireVerifiedEmail: cfg.RequireVerifiedEmail, Now: a.now, UserCacheTTL: cfg.SessionCacheTTL,
+		RequireVerifiedEmail: cfg.RequireVerifiedEmail, Now: a.now, UserCacheTTL: cfg.SessionCacheTTL, Deferred: deferred,
 	}, a.registry)
 	orgs := &org.Service{Store: a.db, Composer: composer, Outbox: sender, LinkBase: cfg.EmailLinkBase, Now: a.now, CacheTTL: cfg.SessionCacheTTL}
 	sessions.Scoper = orgs

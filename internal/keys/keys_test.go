@@ -111,8 +111,17 @@ func TestInitRotateAndPublish(t *testing.T) {
 				if _, ok := m.PublicKey(first); ok {
 					t.Fatal("the retired key is still published after RetiredFor")
 				}
-				if rep, err := audit.Verify(t.Context(), db); err != nil || !rep.OK() || rep.Events != 3 {
+				// Two keys generated at start, one rotation, one new next key.
+				if rep, err := audit.Verify(t.Context(), db); err != nil || !rep.OK() || rep.Events != 4 {
 					t.Fatalf("audit after init and rotation: %+v %v", rep, err)
+				}
+				events, _ := db.ListAudit(t.Context(), store.AuditFilter{Action: string(audit.KeyGenerated), Limit: 10})
+				generated := map[string]bool{}
+				for _, e := range events {
+					generated[e.TargetID] = true
+				}
+				if len(generated) != 3 || !generated[first] || !generated[next] {
+					t.Fatalf("key.generated events name %v; want the two first keys and the new next key", generated)
 				}
 			})
 		}

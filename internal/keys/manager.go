@@ -219,6 +219,10 @@ func (m *Manager) Rotate(ctx context.Context) error {
 		if err := q.CreateSigningKey(ctx, fresh); err != nil {
 			return err
 		}
+		if err := audit.Record(ctx, q, audit.Event{Action: audit.KeyGenerated, TargetType: "signing_key", TargetID: fresh.KID,
+			Details: map[string]any{"alg": fresh.Alg, "status": fresh.Status}}); err != nil {
+			return err
+		}
 		if err := q.DeleteExpiredSigningKeys(ctx, now); err != nil {
 			return err
 		}

@@ -59,8 +59,10 @@ func verifyWith(p Params, pw, stored string) (ok, rehash bool, err error) {
 		return ok, ok && hp != p, nil
 	case strings.HasPrefix(stored, "$2a$"), strings.HasPrefix(stored, "$2b$"), strings.HasPrefix(stored, "$2y$"):
 		// Passwords over bcrypt's 72-byte limit never match: bcrypt would compare only a
-		// prefix, and nothing here truncates a password.
+		// prefix, and nothing here truncates a password. The comparison still runs (on
+		// the prefix, its answer ignored) so that refusing takes as long as usual.
 		if len(pw) > 72 {
+			_ = bcrypt.CompareHashAndPassword([]byte(stored), []byte(pw[:72]))
 			return false, false, nil
 		}
 		err := bcrypt.CompareHashAndPassword([]byte(stored), []byte(pw))

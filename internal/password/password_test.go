@@ -113,12 +113,16 @@ func TestPolicy(t *testing.T) {
 		{"ｐａｓｓｗｏｒｄ１２３", nil, "at least 12"},            // NFKC folds full-width to 11 ASCII characters
 		{strings.Repeat("z", 300), nil, "at most 256"}, // hard cap
 		{strings.Repeat("é", 257), nil, "at most 256"},
-		{"QWERTY123456", nil, "too common"},       // blocklisted, any case
-		{"1qaz2wsx3edc", nil, "too common"},       // from the list
-		{"PasswordPassword", nil, "repeated"},     // a word twice
-		{"password2024!!", nil, "too common"},     // listed word + digits
-		{"abcabcabcabcabc", nil, "repeated"},      // repetition
-		{"aaaaaaaaaaaaaaaaaaaa", nil, "repeated"}, // repetition
+		{"QWERTY123456", nil, "too common"},             // blocklisted, any case
+		{"1qaz2wsx3edc", nil, "too common"},             // from the list
+		{"PasswordPassword", nil, "repeated"},           // a word twice
+		{"password2024!!", nil, "too common"},           // listed word + digits
+		{"abcabcabcabcabc", nil, "repeated"},            // repetition
+		{"aaaaaaaaaaaaaaaaaaaa", nil, "repeated"},       // repetition
+		{strings.Repeat("a", 64), nil, ""},              // 64 characters are always allowed ...
+		{strings.Repeat("correct horse ", 18), nil, ""}, // ... whatever their pattern
+		{strings.Repeat("Xy9!", 64), nil, ""},           // 256: the cap itself
+		{strings.Repeat("ab", 31), nil, "repeated"},     // 62: still a pattern
 		{"jsmith-is-my-handle", []string{"jsmith"}, "email"},
 		{"bad\x00password123", nil, "control"},
 	}

@@ -15,6 +15,9 @@ import (
 // MaxLength is the hard cap, in characters. Longer input is refused before any hashing.
 const MaxLength = 256
 
+// patternFree is the length from which repetitions and sequences are no longer refused.
+const patternFree = 64
+
 //go:embed common-passwords.txt
 var commonList string
 
@@ -80,10 +83,12 @@ func (p Policy) Check(pw string, context ...string) error {
 	if isCommon(lower) {
 		return &Weak{"This password is too common: it appears in lists of breached passwords. Choose another, such as a few unrelated words."}
 	}
-	if repetitive(lower) {
+	// Patterns are refused only below patternFree characters: a password that long is
+	// strong by its length, and NIST SP 800-63B asks that at least 64 be allowed.
+	if n < patternFree && repetitive(lower) {
 		return &Weak{"The password is a short pattern repeated. Choose something less predictable."}
 	}
-	if sequential(lower) {
+	if n < patternFree && sequential(lower) {
 		return &Weak{"The password is a simple sequence (like 123456789012 or abcdefghijkl). Choose something less predictable."}
 	}
 	for _, c := range context {

@@ -9,14 +9,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/problem"
 )
 
-// Decode reads one JSON object into dst. Malformed JSON, unknown fields, wrong types,
-// invalid UTF-8, NUL bytes and trailing data are 400 bad_request; a body over the limit
+// Decode reads one JSON object into dst. Malformed JSON, unknown fields (names match
+// exactly, case included), duplicate keys, wrong types, invalid UTF-8, NUL bytes and
+// trailing data are 400 bad_request; a body over the limit
 // is 413. Nothing is written before the whole body is known to be valid.
 func Decode(r *http.Request, dst any) error {
 	data, err := io.ReadAll(r.Body)
@@ -46,6 +48,9 @@ func Decode(r *http.Request, dst any) error {
 	}
 	if dec.More() {
 		return problem.BadRequest("The request body must hold exactly one JSON object.")
+	}
+	if p := strictKeys(data, reflect.TypeOf(dst)); p != nil {
+		return p
 	}
 	return nil
 }
