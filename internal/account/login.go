@@ -132,8 +132,10 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 			TargetID: res.Tokens.SessionID, Time: now, Details: map[string]any{"amr": []string{"pwd"}}})
 	})
 	if session.IsRefusal(err) { // right password, but the requested organization refused the scope
+		// Filed under the org only for its members (refused by its policy): a stranger
+		// naming the org writes nothing into its log.
 		return nil, s.recordOnly(ctx, audit.Event{Action: audit.UserLoginFailed, TargetType: "user", TargetID: u.ID,
-			Outcome: audit.Failure, OrgID: in.OrgID, Details: map[string]any{"reason": "org_scope_refused"}}, err)
+			Outcome: audit.Failure, OrgID: audit.MemberOrg(ctx, s.Store, in.OrgID, u.ID), Details: map[string]any{"reason": "org_scope_refused"}}, err)
 	}
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/testserver"
 )
 
@@ -466,6 +467,44 @@ func TestRefreshWithCurrentOrgAfterRemoval(t *testing.T) {
 		after := e.refresh(t, rt).Expect(t, 200) // the refused scope did not burn the token
 		if c := claimsOf(t, after.Str("access_token")); c["org_id"] != nil {
 			t.Fatalf("a removed member's token still carries the org: %v", c)
+		}
+	})
+}
+
+// A stranger's login naming an org they are not in (refused, or waiting for a second
+// factor) is audited, but not into that org's log; a member's refused login is.
+func TestStrangersDoNotWriteIntoOrgAudit(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newMFAEnv(t, db(t))
+		owner := e.verifiedUser(t, "aowner")
+		orgID := e.createOrg(t, owner, "aud-"+owner.id[len(owner.id)-8:])
+		member := e.verifiedUser(t, "amember")
+		e.join(t, owner, orgID, member, "member")
+		stranger := e.verifiedUser(t, "astranger")
+		mfaStranger := e.verifiedUser(t, "amfastranger")
+		e.enrollTOTP(t, mfaStranger)
+
+		e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": stranger.email, "password": goodPassword, "org_id": orgID}, "").Expect(t, 403, "forbidden")
+		e.startLogin(t, mfaStranger.email, map[string]any{"org_id": orgID})
+		aud := e.c.Do(t, "GET", "/v1/orgs/"+orgID+"/audit?limit=200", nil, owner.tok.Access).Expect(t, 200)
+		for _, it := range aud.Body["items"].([]any) {
+			ev := it.(map[string]any)
+			if ev["target_id"] == stranger.id || ev["target_id"] == mfaStranger.id || ev["actor_id"] == stranger.id || ev["actor_id"] == mfaStranger.id {
+				t.Errorf("a stranger wrote into the org's audit: %v", ev)
+			}
+		}
+		// The stranger's failure is still audited, outside the org.
+		evs, err := e.srv.App.Store().ListAudit(t.Context(), store.AuditFilter{SubjectID: stranger.id, Action: "user.login.failed", Limit: 10})
+		if err != nil || len(evs) != 1 || evs[0].OrgID != "" {
+			t.Fatalf("the stranger's failed login: %+v, %v", evs, err)
+		}
+
+		// A member refused by the org's policy is the org's business.
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/policy", map[string]any{"require_mfa": true, "session_ttl_seconds": 0, "password_min_length": 0}, owner.tok.Access).Expect(t, 200)
+		e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": member.email, "password": goodPassword, "org_id": orgID}, "").Expect(t, 403, "mfa_enrollment_required")
+		evs, err = e.srv.App.Store().ListAudit(t.Context(), store.AuditFilter{SubjectID: member.id, OrgID: orgID, Action: "user.login.failed", Limit: 10})
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("the member's refused login in the org's audit: %+v, %v", evs, err)
 		}
 	})
 }

@@ -62,3 +62,16 @@ func Record(ctx context.Context, q store.Queries, e Event) error {
 	}
 	return nil
 }
+
+// MemberOrg is the organization to file a user's event under: orgID when the user is a
+// member there, "" otherwise (or when that cannot be read), so that nobody can write
+// into the log of an organization they do not belong to by naming it.
+func MemberOrg(ctx context.Context, q store.Queries, orgID, userID string) string {
+	if orgID == "" || userID == "" {
+		return ""
+	}
+	if _, err := q.MemberOf(ctx, orgID, userID); err != nil {
+		return ""
+	}
+	return orgID
+}

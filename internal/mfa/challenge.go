@@ -35,7 +35,7 @@ func (s *Service) Begin(ctx context.Context, q store.Queries, u *store.User, org
 	if err := q.CreateChallenge(ctx, ch); err != nil {
 		return nil, err
 	}
-	if err := audit.Record(ctx, q, audit.Event{Action: audit.MFAChallenged, TargetType: "user", TargetID: u.ID, OrgID: orgID, Time: now,
+	if err := audit.Record(ctx, q, audit.Event{Action: audit.MFAChallenged, TargetType: "user", TargetID: u.ID, OrgID: audit.MemberOrg(ctx, q, orgID, u.ID), Time: now,
 		Details: map[string]any{"methods": methods}}); err != nil {
 		return nil, err
 	}
