@@ -53,7 +53,7 @@ func (h *SecondFactors) totpDisable(w http.ResponseWriter, r *http.Request, p *P
 	if err != nil {
 		return err
 	}
-	if err := h.MFA.DisableTOTP(r.Context(), p.UserID, code); err != nil {
+	if err := h.MFA.DisableTOTP(r.Context(), p.UserID, p.SessionID, code); err != nil {
 		return domainError(err)
 	}
 	return noContent(w)
@@ -68,7 +68,7 @@ func (h *SecondFactors) backupCodes(w http.ResponseWriter, r *http.Request, p *P
 }
 
 func (h *SecondFactors) emailEnable(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	if err := h.MFA.EnableEmail(r.Context(), p.UserID, p.Claims.AMR); err != nil {
+	if err := h.MFA.EnableEmail(r.Context(), p.UserID, p.SessionID, p.Claims.AMR); err != nil {
 		return domainError(err)
 	}
 	return noContent(w)
@@ -94,7 +94,7 @@ func (h *SecondFactors) smsConfirm(w http.ResponseWriter, r *http.Request, p *Pr
 	if err != nil {
 		return err
 	}
-	if err := h.MFA.ConfirmSMS(r.Context(), p.UserID, code); err != nil {
+	if err := h.MFA.ConfirmSMS(r.Context(), p.UserID, p.SessionID, code); err != nil {
 		return domainError(err)
 	}
 	return noContent(w)
@@ -124,7 +124,7 @@ func (h *SecondFactors) registerFinish(w http.ResponseWriter, r *http.Request, p
 	if err != nil {
 		return err
 	}
-	c, err := h.MFA.FinishRegistration(r.Context(), p.UserID, req.ChallengeID, req.Credential)
+	c, err := h.MFA.FinishRegistration(r.Context(), p.UserID, p.SessionID, req.ChallengeID, req.Credential)
 	if err != nil {
 		return domainError(err)
 	}
@@ -136,7 +136,7 @@ func (h *SecondFactors) deleteCredential(w http.ResponseWriter, r *http.Request,
 	if !validID(id) {
 		return problem.NotFound()
 	}
-	if err := h.MFA.DeleteCredential(r.Context(), p.UserID, p.Claims.AMR, id); err != nil {
+	if err := h.MFA.DeleteCredential(r.Context(), p.UserID, p.SessionID, p.Claims.AMR, id); err != nil {
 		return domainError(err)
 	}
 	return noContent(w)

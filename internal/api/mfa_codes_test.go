@@ -140,3 +140,35 @@ func TestNoTokensWithoutSecondFactor(t *testing.T) {
 		}
 	})
 }
+
+// Turning MFA on, by whichever factor, ends the user's other (password-only) sessions;
+// the session that proved the factor stays.
+func TestTurningMFAOnEndsOtherSessions(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newMFAEnv(t, db(t), testserver.WithLocalhostIssuer())
+		enable := map[string]func(u orgUser){
+			"email": func(u orgUser) {
+				e.c.Do(t, "POST", "/v1/me/mfa/email", nil, u.tok.Access).Expect(t, 204)
+			},
+			"sms": func(u orgUser) {
+				const phone = "+14155550177"
+				e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": phone}, u.tok.Access).Expect(t, 202)
+				e.c.Do(t, "POST", "/v1/me/mfa/sms/confirm", map[string]any{"code": e.sms.waitCode(t, phone, 1)}, u.tok.Access).Expect(t, 204)
+			},
+			"passkey": func(u orgUser) {
+				newPasskey(e.env, u.id).register(t, e.env, u.tok.Access, "Key")
+			},
+		}
+		for _, name := range []string{"email", "sms", "passkey"} {
+			u := e.verifiedUser(t, "on-"+name)
+			other := e.login(t, u.email, goodPassword) // another device, password only
+			enable[name](u)
+			if e.c.Do(t, "GET", "/v1/me", nil, u.tok.Access).Expect(t, 200).Body["mfa_enabled"] != true {
+				t.Fatalf("%s: MFA is not on", name)
+			}
+			e.c.Do(t, "GET", "/v1/me", nil, other.Access).Expect(t, 401)
+			e.refresh(t, other.Refresh).Expect(t, 401, "invalid_token")
+			e.refresh(t, u.tok.Refresh).Expect(t, 200) // the session that enrolled stays
+		}
+	})
+}

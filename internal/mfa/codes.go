@@ -115,22 +115,23 @@ func (s *Service) SendLoginCode(ctx context.Context, mfaToken, channel string) e
 }
 
 // EnableEmail turns on email codes for a verified address.
-func (s *Service) EnableEmail(ctx context.Context, userID string, amr []string) error {
-	return s.inTx(ctx, func(q store.Queries) error {
+// sessionID is the session turning them on, which stays when MFA turns on.
+func (s *Service) EnableEmail(ctx context.Context, userID, sessionID string, amr []string) error {
+	return s.changeFactors(ctx, func(q store.Queries) ([]string, error) {
 		u, err := user(ctx, q, userID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !u.EmailVerified {
-			return ErrEmailNotVerified
+			return nil, ErrEmailNotVerified
 		}
 		if err := stepUp(u, amr); err != nil {
-			return err
+			return nil, err
 		}
 		if err := q.PutChannel(ctx, &store.MFAChannel{UserID: userID, Channel: store.ChannelEmail, Address: u.Email, Confirmed: true, CreatedAt: s.Now()}); err != nil {
-			return err
+			return nil, err
 		}
-		return s.factorChanged(ctx, q, u, audit.MFAEmailEnabled, nil, "Email codes were turned on as a second factor")
+		return s.factorChanged(ctx, q, u, sessionID, audit.MFAEmailEnabled, nil, "Email codes were turned on as a second factor")
 	})
 }
 
@@ -158,34 +159,36 @@ func (s *Service) StartSMS(ctx context.Context, userID string, amr []string, pho
 	})
 }
 
-// ConfirmSMS turns SMS codes on for the number the code was sent to.
-func (s *Service) ConfirmSMS(ctx context.Context, userID, code string) error {
+// ConfirmSMS turns SMS codes on for the number the code was sent to; sessionID is the
+// session confirming it, which stays when MFA turns on.
+func (s *Service) ConfirmSMS(ctx context.Context, userID, sessionID, code string) error {
 	var wrong bool
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
+	err := s.changeFactors(ctx, func(q store.Queries) ([]string, error) {
+		wrong = false
 		u, err := user(ctx, q, userID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		c, err := q.LatestCode(ctx, userID, "enroll", store.ChannelSMS, "", s.Now())
 		if errors.Is(err, store.ErrNotFound) {
 			wrong = true
-			return nil
+			return nil, nil
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ok, err := s.useCode(ctx, q, userID, "enroll", store.ChannelSMS, "", code)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !ok {
 			wrong = true // commit the failed attempt
-			return nil
+			return nil, nil
 		}
 		if err := q.PutChannel(ctx, &store.MFAChannel{UserID: userID, Channel: store.ChannelSMS, Address: c.Address, Confirmed: true, CreatedAt: s.Now()}); err != nil {
-			return err
+			return nil, err
 		}
-		return s.factorChanged(ctx, q, u, audit.MFASMSEnabled, map[string]any{"phone": MaskPhone(c.Address)},
+		return s.factorChanged(ctx, q, u, sessionID, audit.MFASMSEnabled, map[string]any{"phone": MaskPhone(c.Address)},
 			"Text-message codes to "+MaskPhone(c.Address)+" were turned on as a second factor")
 	})
 	if err != nil {
@@ -194,7 +197,6 @@ func (s *Service) ConfirmSMS(ctx context.Context, userID, code string) error {
 	if wrong {
 		return ErrInvalidCode
 	}
-	s.Outbox.Wake()
 	return nil
 }
 

@@ -153,29 +153,31 @@ func (s *Service) Methods(ctx context.Context, q store.Queries, userID string) (
 	return out, nil
 }
 
-// refreshEnabled sets users.mfa_enabled from the factors the user has: removing the last
-// factor turns MFA off.
-func (s *Service) refreshEnabled(ctx context.Context, q store.Queries, u *store.User) (bool, error) {
+// refreshEnabled sets users.mfa_enabled from the factors the user has. The first factor,
+// whichever it is, turns MFA on and ends every other session of the user, which did not
+// prove a second factor (keep, the session making the change, stays); it returns the
+// sessions ended, for the caller to drop from the liveness cache once the transaction
+// commits. Removing the last factor turns MFA off.
+func (s *Service) refreshEnabled(ctx context.Context, q store.Queries, u *store.User, keep string) (revoked []string, err error) {
 	methods, err := s.Methods(ctx, q, u.ID)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	enabled := len(methods) > 0
-	if enabled != u.MFAEnabled {
-		if err := q.SetMFAEnabled(ctx, u.ID, enabled, s.Now()); err != nil {
-			return false, err
-		}
-		s.userChanged(u.ID)
-		if !enabled {
-			if err := q.ReplaceBackupCodes(ctx, u.ID, nil, s.Now()); err != nil {
-				return false, err
-			}
-			if err := audit.Record(ctx, q, audit.Event{Action: audit.MFADisabled, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: s.Now()}); err != nil {
-				return false, err
-			}
-		}
+	if enabled == u.MFAEnabled {
+		return nil, nil
 	}
-	return enabled, nil
+	if err := q.SetMFAEnabled(ctx, u.ID, enabled, s.Now()); err != nil {
+		return nil, err
+	}
+	s.userChanged(u.ID)
+	if enabled {
+		return s.Sessions.RevokeAll(ctx, q, u.ID, u.ID, keep, "mfa_enabled")
+	}
+	if err := q.ReplaceBackupCodes(ctx, u.ID, nil, s.Now()); err != nil {
+		return nil, err
+	}
+	return nil, audit.Record(ctx, q, audit.Event{Action: audit.MFADisabled, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: s.Now()})
 }
 
 func (s *Service) userChanged(id string) {
@@ -193,16 +195,16 @@ func stepUp(u *store.User, amr []string) error {
 }
 
 // factorChanged records a change to the user's factors, tells them by email, and turns
-// MFA on or off to match what is left.
-func (s *Service) factorChanged(ctx context.Context, q store.Queries, u *store.User, action audit.Action, details map[string]any, change string) error {
+// MFA on or off to match what is left (see refreshEnabled: keep is the session making
+// the change; the sessions ended are returned).
+func (s *Service) factorChanged(ctx context.Context, q store.Queries, u *store.User, keep string, action audit.Action, details map[string]any, change string) ([]string, error) {
 	if err := s.record(ctx, q, u, action, details); err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.notifyChange(ctx, q, u, change); err != nil {
-		return err
+		return nil, err
 	}
-	_, err := s.refreshEnabled(ctx, q, u)
-	return err
+	return s.refreshEnabled(ctx, q, u, keep)
 }
 
 // inTx runs fn in a transaction and, when it commits, wakes the outbox sender for the
@@ -213,6 +215,23 @@ func (s *Service) inTx(ctx context.Context, fn func(q store.Queries) error) erro
 		s.Outbox.Wake()
 	}
 	return err
+}
+
+// changeFactors runs fn, a change to the user's factors, in a transaction. Once it
+// commits, the sessions fn ended (MFA turned on) leave the liveness cache, and the
+// outbox sender wakes for the notices fn queued.
+func (s *Service) changeFactors(ctx context.Context, fn func(q store.Queries) (revoked []string, err error)) error {
+	var revoked []string
+	err := s.Store.InTx(ctx, func(q store.Queries) (err error) {
+		revoked, err = fn(q)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.Sessions.Forget(revoked)
+	s.Outbox.Wake()
+	return nil
 }
 
 // notifyChange emails the user about a change to their factors.

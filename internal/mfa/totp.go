@@ -99,86 +99,79 @@ func (s *Service) totpSecret(t *store.TOTP) (string, error) {
 }
 
 // ConfirmTOTP turns the pending secret on with a valid code. When it is the user's first
-// factor, MFA turns on, other sessions end, and backup codes are returned.
+// factor, MFA turns on, other sessions than sessionID end, and backup codes are returned.
 func (s *Service) ConfirmTOTP(ctx context.Context, userID, sessionID, code string) ([]string, error) {
 	var codes []string
-	var revoked []string
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
+	err := s.changeFactors(ctx, func(q store.Queries) ([]string, error) {
 		u, err := user(ctx, q, userID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		t, err := q.TOTPByUser(ctx, userID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && t.Confirmed) {
-			return ErrConflict
+			return nil, ErrConflict
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		secret, err := s.totpSecret(t)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		step := matchStep(secret, code, s.Now())
 		if step < 0 {
-			return ErrInvalidCode
+			return nil, ErrInvalidCode
 		}
 		if err := q.ConfirmTOTP(ctx, userID, step, s.Now()); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return ErrInvalidCode
+				return nil, ErrInvalidCode
 			}
-			return err
+			return nil, err
 		}
 		first := !u.MFAEnabled
 		if err := s.record(ctx, q, u, audit.MFATOTPEnabled, map[string]any{"first_factor": first}); err != nil {
-			return err
+			return nil, err
 		}
 		if err := s.notifyChange(ctx, q, u, "An authenticator app was added as a second factor"); err != nil {
-			return err
+			return nil, err
 		}
 		if first {
 			if codes, err = s.newBackupCodes(ctx, q, u); err != nil {
-				return err
-			}
-			if revoked, err = s.Sessions.RevokeAll(ctx, q, userID, userID, sessionID, "mfa_enabled"); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		_, err = s.refreshEnabled(ctx, q, u)
-		return err
+		return s.refreshEnabled(ctx, q, u, sessionID)
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.Sessions.Forget(revoked)
-	s.Outbox.Wake()
 	return codes, nil
 }
 
 // DisableTOTP removes the authenticator app, which takes a current code.
-func (s *Service) DisableTOTP(ctx context.Context, userID, code string) error {
-	return s.inTx(ctx, func(q store.Queries) error {
+func (s *Service) DisableTOTP(ctx context.Context, userID, sessionID, code string) error {
+	return s.changeFactors(ctx, func(q store.Queries) ([]string, error) {
 		u, err := user(ctx, q, userID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		t, err := q.TOTPByUser(ctx, userID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && !t.Confirmed) {
-			return ErrConflict
+			return nil, ErrConflict
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if ok, err := s.useTOTP(ctx, q, userID, code); err != nil || !ok {
 			if err == nil {
 				err = ErrInvalidCode
 			}
-			return err
+			return nil, err
 		}
 		if err := q.DeleteTOTP(ctx, userID); err != nil {
-			return err
+			return nil, err
 		}
-		return s.factorChanged(ctx, q, u, audit.MFATOTPDisabled, nil, "The authenticator app was removed as a second factor")
+		return s.factorChanged(ctx, q, u, sessionID, audit.MFATOTPDisabled, nil, "The authenticator app was removed as a second factor")
 	})
 }
 

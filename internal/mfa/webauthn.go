@@ -121,39 +121,40 @@ func (s *Service) BeginRegistration(ctx context.Context, userID string, amr []st
 }
 
 // FinishRegistration verifies the authenticator's response and stores the credential.
-func (s *Service) FinishRegistration(ctx context.Context, userID, ceremonyID string, credential []byte) (*CredentialInfo, error) {
+// sessionID is the session registering it, which stays when MFA turns on.
+func (s *Service) FinishRegistration(ctx context.Context, userID, sessionID, ceremonyID string, credential []byte) (*CredentialInfo, error) {
 	var out *CredentialInfo
-	err := s.inTx(ctx, func(q store.Queries) error {
+	err := s.changeFactors(ctx, func(q store.Queries) ([]string, error) {
 		c, err := q.TakeCeremony(ctx, ceremonyID, "register", s.Now())
 		if errors.Is(err, store.ErrNotFound) || (err == nil && c.UserID != userID) {
-			return ErrWebAuthn
+			return nil, ErrWebAuthn
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var reg registration
 		if err := json.Unmarshal(c.Data, &reg); err != nil {
-			return err
+			return nil, err
 		}
 		u, err := user(ctx, q, userID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		w, _, err := s.loadWAUser(ctx, q, u)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		parsed, err := protocol.ParseCredentialCreationResponseBytes(credential)
 		if err != nil {
-			return ErrWebAuthn
+			return nil, ErrWebAuthn
 		}
 		cred, err := s.WebAuthn.CreateCredential(w, reg.Session, parsed)
 		if err != nil {
-			return ErrWebAuthn
+			return nil, ErrWebAuthn
 		}
 		data, err := json.Marshal(cred)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		now := s.Now()
 		row := &store.WebAuthnCredential{ID: uuid.Must(uuid.NewV7()).String(), UserID: userID,
@@ -161,34 +162,34 @@ func (s *Service) FinishRegistration(ctx context.Context, userID, ceremonyID str
 			SignCount: cred.Authenticator.SignCount, CreatedAt: now}
 		if err := q.AddWebAuthnCredential(ctx, row); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return ErrConflict
+				return nil, ErrConflict
 			}
-			return err
+			return nil, err
 		}
 		out = &CredentialInfo{ID: row.ID, Name: row.Name, CreatedAt: now}
-		return s.factorChanged(ctx, q, u, audit.MFAWebAuthnAdded, map[string]any{"credential": row.ID, "name": reg.Name},
+		return s.factorChanged(ctx, q, u, sessionID, audit.MFAWebAuthnAdded, map[string]any{"credential": row.ID, "name": reg.Name},
 			"A passkey or security key (\""+reg.Name+"\") was added")
 	})
 	return out, err
 }
 
 // DeleteCredential removes one of the user's credentials.
-func (s *Service) DeleteCredential(ctx context.Context, userID string, amr []string, id string) error {
-	return s.inTx(ctx, func(q store.Queries) error {
+func (s *Service) DeleteCredential(ctx context.Context, userID, sessionID string, amr []string, id string) error {
+	return s.changeFactors(ctx, func(q store.Queries) ([]string, error) {
 		u, err := user(ctx, q, userID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := stepUp(u, amr); err != nil {
-			return err
+			return nil, err
 		}
 		if err := q.DeleteWebAuthnCredential(ctx, userID, id); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return ErrNotFound
+				return nil, ErrNotFound
 			}
-			return err
+			return nil, err
 		}
-		return s.factorChanged(ctx, q, u, audit.MFAWebAuthnRemoved, map[string]any{"credential": id}, "A passkey or security key was removed")
+		return s.factorChanged(ctx, q, u, sessionID, audit.MFAWebAuthnRemoved, map[string]any{"credential": id}, "A passkey or security key was removed")
 	})
 }
 
