@@ -87,6 +87,8 @@ func domainError(err error) error {
 		return problem.Conflict("An organization with this slug already exists.")
 	case errors.Is(err, org.ErrBuiltinRole):
 		return problem.Conflict("Built-in roles cannot be changed or deleted.")
+	case errors.Is(err, org.ErrRoleInUse):
+		return problem.Conflict("Members still hold this role: give them other roles first.")
 	case errors.Is(err, org.ErrLastOwner):
 		return problem.New(http.StatusConflict, "last_owner", "The organization must keep at least one owner.")
 	case errors.Is(err, org.ErrAlreadyMember):

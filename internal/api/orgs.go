@@ -162,7 +162,7 @@ func (h *Orgs) Mount(rt *Router) {
 	rt.Handle(op("DELETE", "/v1/orgs/{org_id}/members/{user_id}", "removeMember", "Remove a member, or leave (members:remove)", nil, nil, 204, 403, 404, 409), h.Auth.Require(h.remove))
 	rt.Handle(op("GET", "/v1/orgs/{org_id}/roles", "listRoles", "Built-in and custom roles (roles:read)", nil, List[Role]{}, 200, 403, 404), h.Auth.Require(h.roles))
 	rt.Handle(op("PUT", "/v1/orgs/{org_id}/roles/{name}", "putRole", "Define a custom role (roles:manage)", permissionsRequest{}, Role{}, 200, 403, 404, 409, 422), h.Auth.Require(h.putRole))
-	rt.Handle(op("DELETE", "/v1/orgs/{org_id}/roles/{name}", "deleteRole", "Delete a custom role (roles:manage)", nil, nil, 204, 403, 404, 409), h.Auth.Require(h.deleteRole))
+	rt.Handle(op("DELETE", "/v1/orgs/{org_id}/roles/{name}", "deleteRole", "Delete a custom role (roles:manage); 409 while members hold it or for a built-in role", nil, nil, 204, 403, 404, 409), h.Auth.Require(h.deleteRole))
 	rt.Handle(op("POST", "/v1/orgs/{org_id}/authz/check", "authzCheck", "Does a user hold a permission here? (members:read)", authzRequest{}, AuthzResult{}, 200, 403, 404, 422), h.Auth.Require(h.check))
 	rt.Handle(op("GET", "/v1/orgs/{org_id}/policy", "getPolicy", "The organization's policy (org:read)", nil, Policy{}, 200, 403, 404), h.Auth.Require(h.getPolicy))
 	rt.Handle(op("PUT", "/v1/orgs/{org_id}/policy", "putPolicy", "Replace the organization's policy (policy:manage)", policyRequest{}, Policy{}, 200, 403, 404, 422), h.Auth.Require(h.putPolicy))

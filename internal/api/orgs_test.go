@@ -508,3 +508,52 @@ func TestStrangersDoNotWriteIntoOrgAudit(t *testing.T) {
 		}
 	})
 }
+
+// memberRoles returns a member's roles as the org lists them (nil when not a member).
+func (e *env) memberRoles(t *testing.T, orgID string, by orgUser, userID string) []string {
+	t.Helper()
+	r := e.c.Do(t, "GET", "/v1/orgs/"+orgID+"/members?limit=200", nil, by.tok.Access).Expect(t, 200)
+	for _, it := range r.Body["items"].([]any) {
+		if m := it.(map[string]any); m["user_id"] == userID {
+			return strs(m["roles"])
+		}
+	}
+	return nil
+}
+
+// A custom role still held by members cannot be deleted (409): nobody loses power
+// silently. Once nobody holds it, it goes (204), and the deletion is audited.
+func TestDeleteRoleHeldByMembers(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newEnv(t, db(t))
+		owner := e.verifiedUser(t, "downer")
+		orgID := e.createOrg(t, owner, "del-"+owner.id[len(owner.id)-8:])
+		bob := e.verifiedUser(t, "dbob")
+		e.join(t, owner, orgID, bob, "member")
+		base := "/v1/orgs/" + orgID
+		e.c.Do(t, "PUT", base+"/roles/billing", map[string]any{"permissions": []string{"app:invoices:write"}}, owner.tok.Access).Expect(t, 200)
+		e.c.Do(t, "PUT", base+"/members/"+bob.id+"/roles", map[string]any{"roles": []string{"member", "billing"}}, owner.tok.Access).Expect(t, 200)
+
+		e.c.Do(t, "DELETE", base+"/roles/billing", nil, owner.tok.Access).Expect(t, 409, "conflict")
+		if got := e.memberRoles(t, orgID, owner, bob.id); !slices.Equal(got, []string{"member", "billing"}) {
+			t.Fatalf("after a refused deletion bob holds %v", got)
+		}
+		if r := e.c.Do(t, "POST", base+"/authz/check", map[string]any{"user_id": bob.id, "permission": "app:invoices:write"}, owner.tok.Access).Expect(t, 200); r.Body["allowed"] != true {
+			t.Fatal("a refused deletion took the role's permission away")
+		}
+
+		e.c.Do(t, "PUT", base+"/members/"+bob.id+"/roles", map[string]any{"roles": []string{"member"}}, owner.tok.Access).Expect(t, 200)
+		e.c.Do(t, "DELETE", base+"/roles/billing", nil, owner.tok.Access).Expect(t, 204)
+		roles := e.c.Do(t, "GET", base+"/roles", nil, owner.tok.Access).Expect(t, 200)
+		for _, it := range roles.Body["items"].([]any) {
+			if it.(map[string]any)["name"] == "billing" {
+				t.Fatalf("the deleted role is listed: %s", roles.Raw)
+			}
+		}
+		e.c.Do(t, "DELETE", base+"/roles/billing", nil, owner.tok.Access).Expect(t, 404, "not_found")
+		evs, err := e.srv.App.Store().ListAudit(t.Context(), store.AuditFilter{OrgID: orgID, Action: "org.role.deleted", Limit: 10})
+		if err != nil || len(evs) != 1 || evs[0].TargetID != "billing" {
+			t.Fatalf("org.role.deleted events: %+v, %v", evs, err)
+		}
+	})
+}

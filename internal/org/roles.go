@@ -107,7 +107,8 @@ func (s *Service) PutRole(ctx context.Context, userID, orgID, name string, perms
 	return &RoleInfo{Name: name, Permissions: clean}, nil
 }
 
-// DeleteRole removes a custom role from the org and from every member holding it.
+// DeleteRole removes a custom role nobody holds (ErrRoleInUse while members hold it).
+// Pending invitations naming it grant it no more when accepted.
 func (s *Service) DeleteRole(ctx context.Context, userID, orgID, name string) error {
 	if _, err := s.require(ctx, orgID, userID, PermRolesManage); err != nil {
 		return err
@@ -132,6 +133,13 @@ func (s *Service) DeleteRole(ctx context.Context, userID, orgID, name string) er
 		}
 		if !caller.set.Covers(resolve([]string{name}, map[string][]string{name: old.Permissions})) {
 			return ErrForbidden
+		}
+		// Deleting a role members hold would take power from them without a word: they
+		// must be given other roles first.
+		if n, err := q.CountMembersWithRole(ctx, orgID, name); err != nil {
+			return err
+		} else if n > 0 {
+			return ErrRoleInUse
 		}
 		if err := q.DeleteRole(ctx, orgID, name); err != nil {
 			return err

@@ -22,6 +22,8 @@ var (
 	ErrBuiltinRole = errors.New("org: built-in roles are read-only")
 	// ErrLastOwner: the change would leave the organization without an owner.
 	ErrLastOwner = errors.New("org: last owner")
+	// ErrRoleInUse: a custom role cannot be deleted while members hold it.
+	ErrRoleInUse = errors.New("org: role is held by members")
 	// ErrAlreadyMember: the user is already a member.
 	ErrAlreadyMember = errors.New("org: already a member")
 	// ErrInvalidInvitation: an invitation token that is unknown, used, revoked or expired.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -132,10 +133,16 @@ func (q queries) RemoveMember(ctx context.Context, orgID, userID string) error {
 func (q queries) CountMembersWithRole(ctx context.Context, orgID, role string) (int, error) {
 	// Roles are stored comma-joined; match the whole word with delimiters on both sides.
 	var n int
-	err := q.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM org_members WHERE org_id = $1 AND (',' || roles || ',') LIKE $2`,
-		orgID, "%,"+role+",%").Scan(&n)
+	err := q.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM org_members WHERE org_id = $1 AND (',' || roles || ',') LIKE $2 ESCAPE '\'`,
+		orgID, wordPattern(role)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: count members: %w", err)
 	}
 	return n, nil
+}
+
+// wordPattern is the LIKE pattern of one whole item of a comma-joined list, with LIKE's
+// wildcards escaped: role names may contain "_", which would otherwise match any character.
+func wordPattern(item string) string {
+	return "%," + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(item) + ",%"
 }

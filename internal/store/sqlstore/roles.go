@@ -56,8 +56,8 @@ func (q queries) DeleteRole(ctx context.Context, orgID, name string) error {
 		return err
 	}
 	// Take the role from every member that holds it.
-	rows, err := q.w.QueryContext(ctx, `SELECT user_id, roles FROM org_members WHERE org_id = $1 AND (',' || roles || ',') LIKE $2`,
-		orgID, "%,"+name+",%")
+	rows, err := q.w.QueryContext(ctx, `SELECT user_id, roles FROM org_members WHERE org_id = $1 AND (',' || roles || ',') LIKE $2 ESCAPE '\'`,
+		orgID, wordPattern(name))
 	if err != nil {
 		return fmt.Errorf("sqlstore: delete role: %w", err)
 	}

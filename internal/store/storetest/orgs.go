@@ -51,6 +51,9 @@ func testOrgs(t *testing.T, s store.Store) {
 	if n, _ := s.CountMembersWithRole(ctx, a.ID, "owner"); n != 1 {
 		t.Fatalf("owners of acme = %d, want 1 (owners-helper is another role)", n)
 	}
+	if n, _ := s.CountMembersWithRole(ctx, a.ID, "owners_helper"); n != 0 {
+		t.Fatalf("members holding owners_helper = %d, want 0 (\"_\" is not a wildcard)", n)
+	}
 	list, _ := s.ListMembers(ctx, a.ID, "", 10)
 	if len(list) != 2 {
 		t.Fatalf("ListMembers = %d", len(list))
