@@ -163,6 +163,22 @@ func (s *Service) SecondFactorFailed(ctx context.Context, email string) error {
 	return err
 }
 
+// SecondFactorAttempt charges a code checked on an account route (a current TOTP code
+// that allows changing the factor) against the account's login throttle before it is
+// checked, so that concurrent guesses cannot slip past; once the limit is reached it
+// refuses with *RateLimited.
+func (s *Service) SecondFactorAttempt(ctx context.Context, email string) error {
+	r, err := s.Limiter.Hit(ctx, accountKey(email), s.Limits.FailuresPerAccount, s.Limits.Window)
+	if err != nil {
+		return err
+	}
+	if !r.Allowed {
+		s.throttled.WithLabelValues("login_account").Inc()
+		return &RateLimited{RetryAfter: r.RetryAfter}
+	}
+	return nil
+}
+
 // SecondFactorPassed clears the account's failure count after a complete login.
 func (s *Service) SecondFactorPassed(ctx context.Context, email string) error {
 	return s.Limiter.Reset(ctx, accountKey(email))

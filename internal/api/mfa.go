@@ -162,9 +162,9 @@ func (h *SecondFactors) Mount(rt *Router) {
 		h.Auth.Require(h.totpEnroll))
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/me/mfa/totp/confirm", ID: "totpConfirm", Tag: me, Bearer: true,
 		Summary: "Confirm TOTP with a code (backup codes when it is the first factor)", Request: codeRequest{}, Response: BackupCodes{},
-		Errors: []int{401, 409, 422}}, h.Auth.Require(h.totpConfirm))
+		Errors: []int{401, 409, 422, 429}}, h.Auth.Require(h.totpConfirm))
 	rt.Handle(openapi.Operation{Method: "DELETE", Path: "/v1/me/mfa/totp", ID: "totpDisable", Tag: me, Bearer: true,
-		Summary: "Remove TOTP (needs a current code)", Request: codeRequest{}, Status: 204, Errors: []int{401, 409, 422}},
+		Summary: "Remove TOTP (needs a current code)", Request: codeRequest{}, Status: 204, Errors: []int{401, 409, 422, 429}},
 		h.Auth.Require(h.totpDisable))
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/me/mfa/backup-codes", ID: "backupCodes", Tag: me, Bearer: true,
 		Summary: "New backup codes (the old ones stop working)", Response: BackupCodes{}, Errors: []int{403, 409}},

@@ -221,3 +221,43 @@ func TestWrongCodesThrottleTheAccount(t *testing.T) {
 		e.startLogin(t, u.email) // the count starts again from zero
 	}
 }
+
+// Wrong TOTP codes on the account routes count against the account's login throttle
+// like those of mfa/verify: a stolen session does not get unlimited guesses.
+func TestAccountRoutesThrottleTOTPGuesses(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newMFAEnv(t, db(t))
+		wrong := func(i int) string { return "00000" + string(rune('0'+i)) }
+
+		// Removing TOTP takes a current code: 5 wrong ones, then 429 even for the right one.
+		u := e.verifiedUser(t, "del-guess")
+		secret, _ := e.enrollTOTP(t, u)
+		for i := 0; i < 5; i++ {
+			e.c.Do(t, "DELETE", "/v1/me/mfa/totp", map[string]any{"code": wrong(i)}, u.tok.Access).Expect(t, 401, "invalid_code")
+		}
+		e.clock.Advance(30 * time.Second)
+		r := e.c.Do(t, "DELETE", "/v1/me/mfa/totp", map[string]any{"code": rfc6238(t, secret, e.clock.Now())}, u.tok.Access).Expect(t, 429, "rate_limited")
+		if r.Header.Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+		// It is the account's login throttle.
+		e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": u.email, "password": goodPassword}, "").Expect(t, 429, "rate_limited")
+		e.clock.Advance(15*time.Minute + time.Second) // the window ends (and the access token with it)
+		access := e.refresh(t, u.tok.Refresh).Expect(t, 200).Str("access_token")
+		e.c.Do(t, "DELETE", "/v1/me/mfa/totp", map[string]any{"code": rfc6238(t, secret, e.clock.Now())}, access).Expect(t, 204)
+
+		// Confirming an enrollment counts the same way.
+		v := e.verifiedUser(t, "confirm-guess")
+		secret = e.c.Do(t, "POST", "/v1/me/mfa/totp", nil, v.tok.Access).Expect(t, 200).Str("secret")
+		for i := 0; i < 5; i++ {
+			e.c.Do(t, "POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": wrong(i)}, v.tok.Access).Expect(t, 401, "invalid_code")
+		}
+		r = e.c.Do(t, "POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": rfc6238(t, secret, e.clock.Now())}, v.tok.Access).Expect(t, 429, "rate_limited")
+		if r.Header.Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+		e.clock.Advance(15*time.Minute + time.Second)
+		access = e.refresh(t, v.tok.Refresh).Expect(t, 200).Str("access_token")
+		e.c.Do(t, "POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": rfc6238(t, secret, e.clock.Now())}, access).Expect(t, 200)
+	})
+}

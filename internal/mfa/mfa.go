@@ -82,6 +82,9 @@ type Service struct {
 	// (the account package); nil counts nothing.
 	Attempts interface {
 		SecondFactorFailed(ctx context.Context, email string) error
+		// SecondFactorAttempt charges a code checked on an account route before it is
+		// checked, and refuses (a rate-limit error) once the account is throttled.
+		SecondFactorAttempt(ctx context.Context, email string) error
 		SecondFactorPassed(ctx context.Context, email string) error
 	}
 	// UserChanged is told when a user's record changes (MFA turned on or off), so caches
@@ -184,6 +187,27 @@ func (s *Service) userChanged(id string) {
 	if s.UserChanged != nil {
 		s.UserChanged(id)
 	}
+}
+
+// guessLimited runs check, which verifies a code the user sent on an account route,
+// under the account's login throttle: every attempt is charged first and refused once
+// the account is throttled (429), so a session cannot guess TOTP codes without end; a
+// right code clears the count, as a complete login does.
+func (s *Service) guessLimited(ctx context.Context, userID string, check func() error) error {
+	if s.Attempts == nil {
+		return check()
+	}
+	u, err := s.Store.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if err := s.Attempts.SecondFactorAttempt(ctx, u.Email); err != nil {
+		return err
+	}
+	if err := check(); err != nil {
+		return err
+	}
+	return s.Attempts.SecondFactorPassed(ctx, u.Email)
 }
 
 // stepUp refuses factor changes on an MFA account from a session that did not use one.

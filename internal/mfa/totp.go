@@ -102,7 +102,15 @@ func (s *Service) totpSecret(t *store.TOTP) (string, error) {
 // factor, MFA turns on, other sessions than sessionID end, and backup codes are returned.
 func (s *Service) ConfirmTOTP(ctx context.Context, userID, sessionID, code string) ([]string, error) {
 	var codes []string
-	err := s.changeFactors(ctx, func(q store.Queries) ([]string, error) {
+	err := s.guessLimited(ctx, userID, func() error { return s.confirmTOTP(ctx, userID, sessionID, code, &codes) })
+	if err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+func (s *Service) confirmTOTP(ctx context.Context, userID, sessionID, code string, codes *[]string) error {
+	return s.changeFactors(ctx, func(q store.Queries) ([]string, error) {
 		u, err := user(ctx, q, userID)
 		if err != nil {
 			return nil, err
@@ -136,20 +144,20 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, sessionID, code strin
 			return nil, err
 		}
 		if first {
-			if codes, err = s.newBackupCodes(ctx, q, u); err != nil {
+			if *codes, err = s.newBackupCodes(ctx, q, u); err != nil {
 				return nil, err
 			}
 		}
 		return s.refreshEnabled(ctx, q, u, sessionID)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return codes, nil
 }
 
 // DisableTOTP removes the authenticator app, which takes a current code.
 func (s *Service) DisableTOTP(ctx context.Context, userID, sessionID, code string) error {
+	return s.guessLimited(ctx, userID, func() error { return s.disableTOTP(ctx, userID, sessionID, code) })
+}
+
+func (s *Service) disableTOTP(ctx context.Context, userID, sessionID, code string) error {
 	return s.changeFactors(ctx, func(q store.Queries) ([]string, error) {
 		u, err := user(ctx, q, userID)
 		if err != nil {
