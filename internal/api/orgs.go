@@ -157,7 +157,7 @@ func (h *Orgs) Mount(rt *Router) {
 	invOp.Query = pageParams
 	rt.Handle(invOp, h.Auth.Require(h.invitations))
 	rt.Handle(op("DELETE", "/v1/orgs/{org_id}/invitations/{id}", "revokeInvitation", "Withdraw an invitation (members:invite)", nil, nil, 204, 403, 404), h.Auth.Require(h.revokeInvitation))
-	rt.Handle(op("POST", "/v1/invitations/accept", "acceptInvitation", "Join with an emailed invitation (the caller's verified email must match)", tokenRequest{}, AcceptedInvitation{}, 200, 403, 409, 422), h.Auth.Require(h.accept))
+	rt.Handle(op("POST", "/v1/invitations/accept", "acceptInvitation", "Join with an emailed invitation (the caller's verified email must match); 400 invalid_token when it is unknown, used, revoked or expired, when none of its roles exists any more, or when its inviter no longer holds members:invite and what the roles grant", tokenRequest{}, AcceptedInvitation{}, 200, 403, 409, 422), h.Auth.Require(h.accept))
 	rt.Handle(op("PUT", "/v1/orgs/{org_id}/members/{user_id}/roles", "setMemberRoles", "Replace a member's roles (members:update; no escalation)", rolesRequest{}, Member{}, 200, 403, 404, 409, 422), h.Auth.Require(h.setRoles))
 	rt.Handle(op("DELETE", "/v1/orgs/{org_id}/members/{user_id}", "removeMember", "Remove a member, or leave (members:remove)", nil, nil, 204, 403, 404, 409), h.Auth.Require(h.remove))
 	rt.Handle(op("GET", "/v1/orgs/{org_id}/roles", "listRoles", "Built-in and custom roles (roles:read)", nil, List[Role]{}, 200, 403, 404), h.Auth.Require(h.roles))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/testutil/apitest"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/testserver"
 )
 
@@ -554,6 +555,84 @@ func TestDeleteRoleHeldByMembers(t *testing.T) {
 		evs, err := e.srv.App.Store().ListAudit(t.Context(), store.AuditFilter{OrgID: orgID, Action: "org.role.deleted", Limit: 10})
 		if err != nil || len(evs) != 1 || evs[0].TargetID != "billing" {
 			t.Fatalf("org.role.deleted events: %+v, %v", evs, err)
+		}
+	})
+}
+
+// invite sends an invitation from inviter and returns the emailed token.
+func (e *env) invite(t *testing.T, inviter orgUser, orgID string, u orgUser, roles ...string) string {
+	t.Helper()
+	e.c.Do(t, "POST", "/v1/orgs/"+orgID+"/invitations", map[string]any{"email": u.email, "roles": roles}, inviter.tok.Access).Expect(t, 201)
+	return e.mail.WaitFor(t, u.email, "invited you").Token()
+}
+
+// An invitation grants at acceptance only what its inviter still could: an inviter
+// demoted or removed since, or a role redefined beyond them, voids it (400
+// invalid_token); roles deleted since are not granted, and when none is left the
+// invitation is void too (never a silent fall-back to member).
+func TestInvitationAuthorityAtAccept(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newEnv(t, db(t))
+		owner := e.verifiedUser(t, "aaowner")
+		orgID := e.createOrg(t, owner, "acc-"+owner.id[len(owner.id)-8:])
+		base := "/v1/orgs/" + orgID
+		admin := e.verifiedUser(t, "aaadmin")
+		e.join(t, owner, orgID, admin, "admin")
+		setRoles := func(u orgUser, roles ...string) {
+			t.Helper()
+			e.c.Do(t, "PUT", base+"/members/"+u.id+"/roles", map[string]any{"roles": roles}, owner.tok.Access).Expect(t, 200)
+		}
+		accept := func(u orgUser, tok string) *apitest.Response {
+			t.Helper()
+			return e.c.Do(t, "POST", "/v1/invitations/accept", map[string]any{"token": tok}, u.tok.Access)
+		}
+		notMember := func(u orgUser) {
+			t.Helper()
+			e.c.Do(t, "GET", base, nil, u.tok.Access).Expect(t, 404, "not_found")
+		}
+
+		// Demoted after inviting: the invitation cannot make an admin any more.
+		x := e.verifiedUser(t, "aax")
+		tokX := e.invite(t, admin, orgID, x, "admin")
+		setRoles(admin, "member")
+		accept(x, tokX).Expect(t, 400, "invalid_token")
+		notMember(x)
+		setRoles(admin, "admin")
+		accept(x, tokX).Expect(t, 200) // the inviter holds it again: the invitation was left pending
+
+		// A role redefined beyond the inviter.
+		e.c.Do(t, "PUT", base+"/roles/reader", map[string]any{"permissions": []string{"org:read"}}, owner.tok.Access).Expect(t, 200)
+		y := e.verifiedUser(t, "aay")
+		tokY := e.invite(t, admin, orgID, y, "reader")
+		e.c.Do(t, "PUT", base+"/roles/reader", map[string]any{"permissions": []string{"org:read", "org:delete"}}, owner.tok.Access).Expect(t, 200)
+		accept(y, tokY).Expect(t, 400, "invalid_token")
+		notMember(y)
+
+		// An inviter who left.
+		v := e.verifiedUser(t, "aav")
+		tokV := e.invite(t, admin, orgID, v, "member")
+		e.c.Do(t, "DELETE", base+"/members/"+admin.id, nil, owner.tok.Access).Expect(t, 204)
+		accept(v, tokV).Expect(t, 400, "invalid_token")
+		notMember(v)
+
+		// Every invited role deleted: void, not member.
+		e.c.Do(t, "PUT", base+"/roles/gone", map[string]any{"permissions": []string{"org:read"}}, owner.tok.Access).Expect(t, 200)
+		z := e.verifiedUser(t, "aaz")
+		tokZ := e.invite(t, owner, orgID, z, "gone")
+		e.c.Do(t, "DELETE", base+"/roles/gone", nil, owner.tok.Access).Expect(t, 204)
+		accept(z, tokZ).Expect(t, 400, "invalid_token")
+		notMember(z)
+
+		// Some deleted: the rest is granted.
+		e.c.Do(t, "PUT", base+"/roles/gone", map[string]any{"permissions": []string{"org:read"}}, owner.tok.Access).Expect(t, 200)
+		w := e.verifiedUser(t, "aaw")
+		tokW := e.invite(t, owner, orgID, w, "member", "gone")
+		e.c.Do(t, "DELETE", base+"/roles/gone", nil, owner.tok.Access).Expect(t, 204)
+		if acc := accept(w, tokW).Expect(t, 200); !slices.Equal(strs(acc.Body["roles"]), []string{"member"}) {
+			t.Fatalf("accept = %s", acc.Raw)
+		}
+		if got := e.memberRoles(t, orgID, owner, w.id); !slices.Equal(got, []string{"member"}) {
+			t.Fatalf("w holds %v", got)
 		}
 	})
 }

@@ -21,6 +21,11 @@ func (s *Service) Invite(ctx context.Context, callerID, orgID, email string, rol
 	}
 	var inv *store.Invitation
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		// The org lock orders this against role changes: an inviter being demoted at the
+		// same moment either happens first (and the grant is checked against it) or after.
+		if err := s.lock(ctx, q, orgID); err != nil {
+			return err
+		}
 		caller, err := s.requireTx(ctx, q, orgID, callerID, PermMembersInvite)
 		if err != nil {
 			return err
@@ -96,6 +101,11 @@ func (s *Service) RevokeInvitation(ctx context.Context, userID, orgID, id string
 
 // Accept makes the signed-in user a member with the invitation's roles. Their email must be
 // verified and match the invitation's address.
+//
+// The grant is decided again at acceptance, on current data under the org lock: roles
+// deleted since the invitation was sent are not granted, and the invitation is void
+// (ErrInvalidInvitation, left pending) when none of its roles is left, or when its inviter
+// no longer is a member holding members:invite and everything the roles now grant.
 func (s *Service) Accept(ctx context.Context, userID, tok string) (*store.Invitation, error) {
 	hash := token.Hash(tok)
 	var inv *store.Invitation
@@ -115,10 +125,40 @@ func (s *Service) Accept(ctx context.Context, userID, tok string) (*store.Invita
 		if !u.EmailVerified || !strings.EqualFold(u.Email, peek.Email) {
 			return ErrEmailMismatch // the invitation stays usable by its addressee
 		}
+		if err := s.lock(ctx, q, peek.OrgID); errors.Is(err, ErrNotFound) {
+			return ErrInvalidInvitation
+		} else if err != nil {
+			return err
+		}
 		if _, err := q.MemberOf(ctx, peek.OrgID, userID); err == nil {
 			return ErrAlreadyMember
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
+		}
+		// Roles deleted since the invitation was sent are not granted.
+		var roles []string
+		for _, r := range peek.Roles {
+			if IsBuiltinRole(r) {
+				roles = append(roles, r)
+			} else if _, err := q.RoleByName(ctx, peek.OrgID, r); err == nil {
+				roles = append(roles, r)
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		if len(roles) == 0 {
+			return ErrInvalidInvitation
+		}
+		grant, err := s.checkRoles(ctx, q, peek.OrgID, roles)
+		if err != nil {
+			return err
+		}
+		inviter, err := s.load(ctx, q, peek.OrgID, peek.InvitedBy)
+		if err != nil {
+			return err
+		}
+		if inviter.permits(PermMembersInvite) != nil || !inviter.set.Covers(grant) {
+			return ErrInvalidInvitation
 		}
 		if inv, err = q.AcceptInvitation(ctx, hash, now); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
@@ -126,24 +166,12 @@ func (s *Service) Accept(ctx context.Context, userID, tok string) (*store.Invita
 			}
 			return err
 		}
-		// Roles deleted since the invitation was sent are not granted.
-		var roles []string
-		for _, r := range inv.Roles {
-			if IsBuiltinRole(r) {
-				roles = append(roles, r)
-			} else if _, err := q.RoleByName(ctx, inv.OrgID, r); err == nil {
-				roles = append(roles, r)
-			}
-		}
-		if len(roles) == 0 {
-			roles = []string{RoleMember}
-		}
 		inv.Roles = roles
 		if err := q.AddMember(ctx, &store.Member{OrgID: inv.OrgID, UserID: userID, Roles: roles, JoinedAt: now}); err != nil {
 			return err
 		}
 		return audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberJoined, ActorID: userID, OrgID: inv.OrgID, TargetType: "user",
-			TargetID: userID, Time: now, Details: map[string]any{"invitation": inv.ID, "roles": roles}})
+			TargetID: userID, Time: now, Details: map[string]any{"invitation": inv.ID, "invited_by": inv.InvitedBy, "roles": roles}})
 	})
 	if err != nil {
 		return nil, err
