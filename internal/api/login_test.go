@@ -120,24 +120,28 @@ func TestLoginThrottling(t *testing.T) {
 }
 
 func TestLoginIPThrottling(t *testing.T) {
-	e := newEnv(t, testdbSQLite(t), testserver.With("GATEHOUSE_LIMIT_LOGIN_FAILURES_PER_IP", "3"))
-	for i := 0; i < 3; i++ {
-		e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": uniqueEmail("spray"), "password": "wrong password"}, "").Expect(t, 401)
-	}
-	// Untrusted X-Forwarded-For is ignored: the limit holds.
-	e.c.Header.Set("X-Forwarded-For", "203.0.113.9")
-	e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": uniqueEmail("spray"), "password": "wrong password"}, "").Expect(t, 429, "rate_limited")
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newEnv(t, db(t), testserver.With("GATEHOUSE_LIMIT_LOGIN_FAILURES_PER_IP", "3"))
+		for i := 0; i < 3; i++ {
+			e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": uniqueEmail("spray"), "password": "wrong password"}, "").Expect(t, 401)
+		}
+		// Untrusted X-Forwarded-For is ignored: the limit holds.
+		e.c.Header.Set("X-Forwarded-For", "203.0.113.9")
+		e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": uniqueEmail("spray"), "password": "wrong password"}, "").Expect(t, 429, "rate_limited")
+	})
 }
 
 func TestIPBudgetForRegisterResendForgot(t *testing.T) {
-	e := newEnv(t, testdbSQLite(t), testserver.With("GATEHOUSE_LIMIT_IP_PER_MINUTE", "3"))
-	e.c.Do(t, "POST", "/v1/auth/register", map[string]any{"email": uniqueEmail("b"), "password": goodPassword}, "").Expect(t, 201)
-	e.c.Do(t, "POST", "/v1/auth/password/forgot", map[string]any{"email": uniqueEmail("b")}, "").Expect(t, 202)
-	e.c.Do(t, "POST", "/v1/auth/verify-email/resend", map[string]any{"email": uniqueEmail("b")}, "").Expect(t, 202)
-	r := e.c.Do(t, "POST", "/v1/auth/password/forgot", map[string]any{"email": uniqueEmail("b")}, "").Expect(t, 429, "rate_limited")
-	if r.Header.Get("Retry-After") == "" {
-		t.Fatal("no Retry-After")
-	}
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newEnv(t, db(t), testserver.With("GATEHOUSE_LIMIT_IP_PER_MINUTE", "3"))
+		e.c.Do(t, "POST", "/v1/auth/register", map[string]any{"email": uniqueEmail("b"), "password": goodPassword}, "").Expect(t, 201)
+		e.c.Do(t, "POST", "/v1/auth/password/forgot", map[string]any{"email": uniqueEmail("b")}, "").Expect(t, 202)
+		e.c.Do(t, "POST", "/v1/auth/verify-email/resend", map[string]any{"email": uniqueEmail("b")}, "").Expect(t, 202)
+		r := e.c.Do(t, "POST", "/v1/auth/password/forgot", map[string]any{"email": uniqueEmail("b")}, "").Expect(t, 429, "rate_limited")
+		if r.Header.Get("Retry-After") == "" {
+			t.Fatal("no Retry-After")
+		}
+	})
 }
 
 func TestDisabledAccount(t *testing.T) {
@@ -154,13 +158,15 @@ func TestDisabledAccount(t *testing.T) {
 }
 
 func TestRequireVerifiedEmail(t *testing.T) {
-	e := newEnv(t, testdbSQLite(t), testserver.With("GATEHOUSE_REQUIRE_VERIFIED_EMAIL", "true"))
-	email := uniqueEmail("unverified")
-	e.register(t, email, goodPassword)
-	e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": email, "password": goodPassword}, "").Expect(t, 403, "email_not_verified")
-	tok := e.mail.WaitFor(t, email, "Verify").Token()
-	e.c.Do(t, "POST", "/v1/auth/verify-email", map[string]any{"token": tok}, "").Expect(t, 200)
-	e.login(t, email, goodPassword)
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newEnv(t, db(t), testserver.With("GATEHOUSE_REQUIRE_VERIFIED_EMAIL", "true"))
+		email := uniqueEmail("unverified")
+		e.register(t, email, goodPassword)
+		e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": email, "password": goodPassword}, "").Expect(t, 403, "email_not_verified")
+		tok := e.mail.WaitFor(t, email, "Verify").Token()
+		e.c.Do(t, "POST", "/v1/auth/verify-email", map[string]any{"token": tok}, "").Expect(t, 200)
+		e.login(t, email, goodPassword)
+	})
 }
 
 func TestLegacyHashesAreUpgradedOnLogin(t *testing.T) {

@@ -88,24 +88,26 @@ func TestPasswordReset(t *testing.T) {
 }
 
 func TestResetTokensExpireAndNewerVoidsOlder(t *testing.T) {
-	clock := testserver.NewClock()
-	e := newEnv(t, testdbSQLite(t), testserver.WithApp(appClock(clock)))
-	email := uniqueEmail("resetexp")
-	e.register(t, email, goodPassword)
-	e.c.Do(t, "POST", "/v1/auth/password/forgot", map[string]any{"email": email}, "").Expect(t, 202)
-	first := e.mail.WaitFor(t, email, "Reset").Token()
-	e.c.Do(t, "POST", "/v1/auth/password/forgot", map[string]any{"email": email}, "").Expect(t, 202)
-	deadline := time.Now().Add(10 * time.Second)
-	var second string
-	for time.Now().Before(deadline) {
-		if second = e.mail.WaitFor(t, email, "Reset").Token(); second != first {
-			break
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		clock := testserver.NewClock()
+		e := newEnv(t, db(t), testserver.WithApp(appClock(clock)))
+		email := uniqueEmail("resetexp")
+		e.register(t, email, goodPassword)
+		e.c.Do(t, "POST", "/v1/auth/password/forgot", map[string]any{"email": email}, "").Expect(t, 202)
+		first := e.mail.WaitFor(t, email, "Reset").Token()
+		e.c.Do(t, "POST", "/v1/auth/password/forgot", map[string]any{"email": email}, "").Expect(t, 202)
+		deadline := time.Now().Add(10 * time.Second)
+		var second string
+		for time.Now().Before(deadline) {
+			if second = e.mail.WaitFor(t, email, "Reset").Token(); second != first {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	e.c.Do(t, "POST", "/v1/auth/password/reset", map[string]any{"token": first, "password": "another fine passphrase"}, "").Expect(t, 400, "invalid_token")
-	clock.Advance(61 * time.Minute)
-	e.c.Do(t, "POST", "/v1/auth/password/reset", map[string]any{"token": second, "password": "another fine passphrase"}, "").Expect(t, 400, "invalid_token")
+		e.c.Do(t, "POST", "/v1/auth/password/reset", map[string]any{"token": first, "password": "another fine passphrase"}, "").Expect(t, 400, "invalid_token")
+		clock.Advance(61 * time.Minute)
+		e.c.Do(t, "POST", "/v1/auth/password/reset", map[string]any{"token": second, "password": "another fine passphrase"}, "").Expect(t, 400, "invalid_token")
+	})
 }
 
 func TestMyAuditPages(t *testing.T) {

@@ -68,13 +68,15 @@ func TestRegisterAndVerifyEmail(t *testing.T) {
 }
 
 func TestVerificationTokenExpires(t *testing.T) {
-	clock := testserver.NewClock()
-	e := newEnv(t, testdbSQLite(t), testserver.WithApp(appClock(clock)))
-	email := uniqueEmail("exp")
-	e.register(t, email, goodPassword)
-	tok := e.mail.WaitFor(t, email, "Verify").Token()
-	clock.Advance(24*time.Hour + time.Second)
-	e.c.Do(t, "POST", "/v1/auth/verify-email", map[string]any{"token": tok}, "").Expect(t, 400, "invalid_token")
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		clock := testserver.NewClock()
+		e := newEnv(t, db(t), testserver.WithApp(appClock(clock)))
+		email := uniqueEmail("exp")
+		e.register(t, email, goodPassword)
+		tok := e.mail.WaitFor(t, email, "Verify").Token()
+		clock.Advance(24*time.Hour + time.Second)
+		e.c.Do(t, "POST", "/v1/auth/verify-email", map[string]any{"token": tok}, "").Expect(t, 400, "invalid_token")
+	})
 }
 
 func TestRegisterRejectsBadInputAndWritesNothing(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/gatehouse-id/gatehouse/internal/testutil/apitest"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/testserver"
 )
 
@@ -46,26 +47,31 @@ func TestConcurrentRefreshExactlyOneWins(t *testing.T) {
 		e := newEnv(t, db(t))
 		_, _, tok := e.newUser(t, "race")
 		const n = 16
-		statuses := make(chan int, n)
+		answers := make(chan *apitest.Response, n)
 		var wg sync.WaitGroup
 		for range n {
-			wg.Go(func() { statuses <- e.refresh(t, tok.Refresh).Status })
+			wg.Go(func() { answers <- e.refresh(t, tok.Refresh) })
 		}
 		wg.Wait()
-		close(statuses)
+		close(answers)
+		var won *apitest.Response
 		ok := 0
-		for s := range statuses {
-			switch s {
+		for r := range answers {
+			switch r.Status {
 			case 200:
 				ok++
+				won = r
 			case 401:
 			default:
-				t.Fatalf("concurrent refresh answered %d", s)
+				t.Fatalf("concurrent refresh answered %d", r.Status)
 			}
 		}
 		if ok != 1 {
 			t.Fatalf("%d of %d concurrent refreshes of one token succeeded, want exactly 1", ok, n)
 		}
+		// Every other exchange presented a token already used: reuse (RFC 9700 §4.14), so
+		// the session is over and even the winner's new refresh token is refused.
+		e.refresh(t, won.Str("refresh_token")).Expect(t, 401, "invalid_token")
 		// The losers presented a used token: the session was revoked once, audited once.
 		list, _ := e.srv.App.Store().ListAudit(t.Context(), storeFilterAction("token.refresh.reused"))
 		if len(list) != 1 || list[0].TargetID != tok.Session {
@@ -75,29 +81,31 @@ func TestConcurrentRefreshExactlyOneWins(t *testing.T) {
 }
 
 func TestSessionLifetimes(t *testing.T) {
-	clock := testserver.NewClock()
-	e := newEnv(t, testdbSQLite(t), testserver.WithApp(appClock(clock)),
-		testserver.With("GATEHOUSE_REFRESH_IDLE_TTL", "1h"), testserver.With("GATEHOUSE_SESSION_TTL", "3h"))
-	email, _, tok := e.newUser(t, "ttl")
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		clock := testserver.NewClock()
+		e := newEnv(t, db(t), testserver.WithApp(appClock(clock)),
+			testserver.With("GATEHOUSE_REFRESH_IDLE_TTL", "1h"), testserver.With("GATEHOUSE_SESSION_TTL", "3h"))
+		email, _, tok := e.newUser(t, "ttl")
 
-	// Used every 50 minutes, the session lives until its absolute end.
-	rt := tok.Refresh
-	for i := 0; i < 3; i++ {
-		clock.Advance(50 * time.Minute)
-		rt = e.refresh(t, rt).Expect(t, 200).Str("refresh_token")
-	}
-	clock.Advance(31 * time.Minute) // 3h01 after login
-	e.refresh(t, rt).Expect(t, 401, "invalid_token")
+		// Used every 50 minutes, the session lives until its absolute end.
+		rt := tok.Refresh
+		for i := 0; i < 3; i++ {
+			clock.Advance(50 * time.Minute)
+			rt = e.refresh(t, rt).Expect(t, 200).Str("refresh_token")
+		}
+		clock.Advance(31 * time.Minute) // 3h01 after login
+		e.refresh(t, rt).Expect(t, 401, "invalid_token")
 
-	// Idle for more than an hour, it ends.
-	tok = e.login(t, email, goodPassword)
-	clock.Advance(61 * time.Minute)
-	e.refresh(t, tok.Refresh).Expect(t, 401, "invalid_token")
+		// Idle for more than an hour, it ends.
+		tok = e.login(t, email, goodPassword)
+		clock.Advance(61 * time.Minute)
+		e.refresh(t, tok.Refresh).Expect(t, 401, "invalid_token")
 
-	// An access token expires after 15 minutes.
-	tok = e.login(t, email, goodPassword)
-	clock.Advance(16 * time.Minute)
-	e.c.Do(t, "GET", "/v1/me", nil, tok.Access).Expect(t, 401, "unauthorized")
+		// An access token expires after 15 minutes.
+		tok = e.login(t, email, goodPassword)
+		clock.Advance(16 * time.Minute)
+		e.c.Do(t, "GET", "/v1/me", nil, tok.Access).Expect(t, 401, "unauthorized")
+	})
 }
 
 func TestLogoutEndsSessionAtOnce(t *testing.T) {
@@ -221,23 +229,25 @@ func TestAccessTokensVerifyAgainstPublishedJWKS(t *testing.T) {
 }
 
 func TestForgedOrMalformedBearerTokens(t *testing.T) {
-	e := newEnv(t, testdbSQLite(t))
-	_, _, tok := e.newUser(t, "forged")
-	for name, header := range map[string]string{
-		"missing":           "",
-		"wrong scheme":      "Basic " + tok.Access,
-		"garbage":           "Bearer garbage",
-		"tampered":          "Bearer " + tok.Access[:len(tok.Access)-4] + "AAAA",
-		"alg none":          "Bearer eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiJ4In0.",
-		"refresh as bearer": "Bearer " + tok.Refresh,
-	} {
-		req := mustRequest(t, "GET", e.srv.URL+"/v1/me", "", "")
-		if header != "" {
-			req.Header.Set("Authorization", header)
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newEnv(t, db(t))
+		_, _, tok := e.newUser(t, "forged")
+		for name, header := range map[string]string{
+			"missing":           "",
+			"wrong scheme":      "Basic " + tok.Access,
+			"garbage":           "Bearer garbage",
+			"tampered":          "Bearer " + tok.Access[:len(tok.Access)-4] + "AAAA",
+			"alg none":          "Bearer eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0.eyJzdWIiOiJ4In0.",
+			"refresh as bearer": "Bearer " + tok.Refresh,
+		} {
+			req := mustRequest(t, "GET", e.srv.URL+"/v1/me", "", "")
+			if header != "" {
+				req.Header.Set("Authorization", header)
+			}
+			r := e.c.Send(t, req).Expect(t, 401, "unauthorized")
+			if r.Header.Get("WWW-Authenticate") == "" {
+				t.Errorf("%s: no WWW-Authenticate", name)
+			}
 		}
-		r := e.c.Send(t, req).Expect(t, 401, "unauthorized")
-		if r.Header.Get("WWW-Authenticate") == "" {
-			t.Errorf("%s: no WWW-Authenticate", name)
-		}
-	}
+	})
 }

@@ -131,6 +131,13 @@ func TestForgedTokensAreRefused(t *testing.T) {
 	// An embedded jwk header naming the attacker's key.
 	jwkHdr, _ := json.Marshal(map[string]any{"alg": "ES256", "typ": "at+jwt", "jwk": jose.JSONWebKey{Key: &otherEC.PublicKey}})
 	cases["jwk header"] = b64(jwkHdr) + "." + mustJSON(good) + ".c2ln"
+	// The same header on a token our own key really signed: refused for the header alone.
+	embed, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: priv},
+		(&jose.SignerOptions{EmbedJWK: true}).WithType("at+jwt").WithHeader("kid", "k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases["jwk header, validly signed"], _ = jwt.Signed(embed).Claims(good).Serialize()
 
 	// A token without typ at+jwt (for example an ID token) is not an access token.
 	noTyp, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: priv, KeyID: "k1"}}, nil)
