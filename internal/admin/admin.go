@@ -45,7 +45,7 @@ func (s *Service) Lookup(ctx context.Context, emailOrID string) (*store.User, er
 	return u, err
 }
 
-// SetDisabled disables (ending every session) or re-enables an account. actorID is the
+// SetDisabled disables (ending every session and pending login) or re-enables an account. actorID is the
 // administrator ("" for the command line).
 func (s *Service) SetDisabled(ctx context.Context, actorID, userID string, disabled bool) (revoked int, err error) {
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
@@ -64,6 +64,9 @@ func (s *Service) SetDisabled(ctx context.Context, actorID, userID string, disab
 				return err
 			}
 			revoked = len(ids)
+			if err := q.EndChallenges(ctx, userID, now); err != nil { // logins waiting for their second factor
+				return err
+			}
 		}
 		return audit.Record(ctx, q, audit.Event{Action: action, ActorID: actorID, TargetType: "user", TargetID: userID, Time: now,
 			Details: map[string]any{"sessions_revoked": revoked}})

@@ -137,13 +137,13 @@ func (h *SecondFactors) Mount(rt *Router) {
 	tag := "mfa"
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/auth/mfa/challenge", ID: "mfaChallenge", Tag: tag,
 		Summary: "Send a 6-digit code by email or SMS for a pending login", Request: mfaChallengeRequest{}, Status: 202,
-		Errors: []int{401, 409, 422, 429}}, h.challenge)
+		Errors: []int{401, 403, 409, 422, 429}}, h.challenge)
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/auth/mfa/verify", ID: "mfaVerify", Tag: tag,
 		Summary: "Complete a login with a second-factor code", Request: mfaVerifyRequest{}, Response: TokenResponse{},
 		Errors: []int{401, 403, 422}}, h.verify)
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/auth/mfa/webauthn/begin", ID: "mfaWebAuthnBegin", Tag: tag,
 		Summary: "Start WebAuthn as the second factor of a pending login", Request: mfaTokenRequest{}, Response: CeremonyResponse{},
-		Errors: []int{401, 409, 422}}, h.stepUpBegin)
+		Errors: []int{401, 403, 409, 422}}, h.stepUpBegin)
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/auth/mfa/webauthn/finish", ID: "mfaWebAuthnFinish", Tag: tag,
 		Summary: "Complete a login with a WebAuthn assertion", Request: mfaWebAuthnFinishRequest{}, Response: TokenResponse{},
 		Errors: []int{401, 403, 422}}, h.stepUpFinish)

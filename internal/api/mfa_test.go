@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/admin"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/apitest"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/testserver"
 )
@@ -259,5 +260,47 @@ func TestAccountRoutesThrottleTOTPGuesses(t *testing.T) {
 		e.clock.Advance(15*time.Minute + time.Second)
 		access = e.refresh(t, v.tok.Refresh).Expect(t, 200).Str("access_token")
 		e.c.Do(t, "POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": rfc6238(t, secret, e.clock.Now())}, access).Expect(t, 200)
+	})
+}
+
+// A disabled account cannot finish a login it began before: disabling ends its pending
+// logins, and a pending login of a disabled account is refused whatever the factor.
+func TestDisabledAccountCannotFinishLogin(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newMFAEnv(t, db(t), testserver.WithLocalhostIssuer())
+		st := e.srv.App.Store()
+		admins := &admin.Service{Store: st, Now: e.clock.Now}
+
+		// TOTP: the administrator's disable ends the pending login.
+		u := e.verifiedUser(t, "dis-totp")
+		secret, _ := e.enrollTOTP(t, u)
+		mt, _ := e.startLogin(t, u.email)
+		if _, err := admins.SetDisabled(t.Context(), "", u.id, true); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(30 * time.Second)
+		e.verify(t, mt, "totp", rfc6238(t, secret, e.clock.Now())).Expect(t, 401, "invalid_token")
+		// A pending login that survived (disabled behind the service's back) is refused.
+		if _, err := admins.SetDisabled(t.Context(), "", u.id, false); err != nil {
+			t.Fatal(err)
+		}
+		mt, _ = e.startLogin(t, u.email)
+		if err := st.SetUserDisabled(t.Context(), u.id, true, e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(30 * time.Second)
+		e.verify(t, mt, "totp", rfc6238(t, secret, e.clock.Now())).Expect(t, 403, "account_disabled")
+
+		// WebAuthn as the second factor.
+		v := e.verifiedUser(t, "dis-wa")
+		pk := newPasskey(e.env, v.id)
+		pk.register(t, e.env, v.tok.Access, "Key")
+		mt, _ = e.startLogin(t, v.email)
+		sb := e.c.Do(t, "POST", "/v1/auth/mfa/webauthn/begin", map[string]any{"mfa_token": mt}, "").Expect(t, 200)
+		if err := st.SetUserDisabled(t.Context(), v.id, true, e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		e.c.Do(t, "POST", "/v1/auth/mfa/webauthn/finish", map[string]any{"mfa_token": mt, "challenge_id": sb.Str("challenge_id"),
+			"credential": pk.assert(t, sb.Body["options"], 1)}, "").Expect(t, 403, "account_disabled")
 	})
 }

@@ -57,6 +57,19 @@ func (s *Service) challenge(ctx context.Context, q store.Queries, mfaToken strin
 	return ch, nil
 }
 
+// pendingUser loads the user of a pending login, refusing a disabled account: disabling
+// ends pending logins, and this holds even for one that outlived it.
+func pendingUser(ctx context.Context, q store.Queries, ch *store.MFAChallenge) (*store.User, error) {
+	u, err := user(ctx, q, ch.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if u.Disabled {
+		return nil, ErrDisabled
+	}
+	return u, nil
+}
+
 // amrFor is what a method adds to the session's amr.
 func amrFor(method string) string {
 	switch method {
@@ -93,7 +106,7 @@ func (s *Service) complete(ctx context.Context, mfaToken, method string, dev ses
 		if err != nil {
 			return err
 		}
-		u, err := user(ctx, q, ch.UserID)
+		u, err := pendingUser(ctx, q, ch)
 		if err != nil {
 			return err
 		}

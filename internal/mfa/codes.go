@@ -106,7 +106,7 @@ func (s *Service) SendLoginCode(ctx context.Context, mfaToken, channel string) e
 		if err := s.throttleSend(ctx, ch.ID); err != nil {
 			return err
 		}
-		u, err := user(ctx, q, ch.UserID)
+		u, err := pendingUser(ctx, q, ch)
 		if err != nil {
 			return err
 		}

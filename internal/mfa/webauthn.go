@@ -375,7 +375,7 @@ func (s *Service) BeginStepUp(ctx context.Context, mfaToken string) (*Ceremony, 
 		if err != nil {
 			return err
 		}
-		u, err := user(ctx, q, ch.UserID)
+		u, err := pendingUser(ctx, q, ch)
 		if err != nil {
 			return err
 		}

@@ -117,6 +117,8 @@ type MFA interface {
 	FailChallenge(ctx context.Context, id string, max int, now time.Time) (int, error)
 	// UseChallenge ends the challenge on success; ErrConflict when it already ended.
 	UseChallenge(ctx context.Context, id string, now time.Time) error
+	// EndChallenges ends every pending challenge of the user (the account was disabled).
+	EndChallenges(ctx context.Context, userID string, now time.Time) error
 
 	AddWebAuthnCredential(ctx context.Context, c *WebAuthnCredential) error
 	WebAuthnCredentials(ctx context.Context, userID string) ([]WebAuthnCredential, error)

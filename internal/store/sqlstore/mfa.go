@@ -171,6 +171,13 @@ func (q queries) UseChallenge(ctx context.Context, id string, now time.Time) err
 	return conflictIfNone(q.w.ExecContext(ctx, `UPDATE mfa_challenges SET used_at = $1 WHERE id = $2 AND used_at IS NULL`, ts(now), id))
 }
 
+func (q queries) EndChallenges(ctx context.Context, userID string, now time.Time) error {
+	if _, err := q.w.ExecContext(ctx, `UPDATE mfa_challenges SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL`, ts(now), userID); err != nil {
+		return fmt.Errorf("sqlstore: end challenges: %w", err)
+	}
+	return nil
+}
+
 func (q queries) AddWebAuthnCredential(ctx context.Context, c *store.WebAuthnCredential) error {
 	_, err := q.w.ExecContext(ctx, `INSERT INTO webauthn_credentials (id, user_id, credential_id, name, data, sign_count, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.ID, c.UserID, c.CredentialID, c.Name, string(c.Data), int64(c.SignCount), ts(c.CreatedAt))

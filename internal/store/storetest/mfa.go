@@ -104,6 +104,29 @@ func testMFA(t *testing.T, s store.Store) {
 	if err := s.UseChallenge(ctx, ch.ID, base); !errors.Is(err, store.ErrConflict) {
 		t.Fatal("a dead challenge was used")
 	}
+	// EndChallenges ends the user's pending challenges, not another user's.
+	pending := &store.MFAChallenge{ID: newID(), TokenHash: "th-pending", UserID: u.ID, AMR: []string{"pwd"}, CreatedAt: base, ExpiresAt: base.Add(5 * time.Minute)}
+	others := &store.MFAChallenge{ID: newID(), TokenHash: "th-other", UserID: other.ID, AMR: []string{"pwd"}, CreatedAt: base, ExpiresAt: base.Add(5 * time.Minute)}
+	for _, c := range []*store.MFAChallenge{pending, others} {
+		if err := s.CreateChallenge(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.EndChallenges(ctx, u.ID, base.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.ChallengeByHash(ctx, "th-pending"); got.UsedAt == nil || !got.UsedAt.Equal(base.Add(time.Minute)) {
+		t.Fatalf("pending challenge after EndChallenges = %+v", got)
+	}
+	if err := s.UseChallenge(ctx, pending.ID, base); !errors.Is(err, store.ErrConflict) {
+		t.Fatal("an ended challenge was used")
+	}
+	if got, _ := s.ChallengeByHash(ctx, "th-other"); got.UsedAt != nil {
+		t.Fatal("EndChallenges ended another user's challenge")
+	}
+	if got, _ := s.ChallengeByHash(ctx, "th"); got.UsedAt == nil || !got.UsedAt.Equal(base) {
+		t.Fatalf("EndChallenges moved an already ended challenge: %+v", got)
+	}
 
 	// WebAuthn credentials and ceremonies.
 	cred := &store.WebAuthnCredential{ID: newID(), UserID: u.ID, CredentialID: "cred-1", Name: "key", Data: []byte(`{}`), SignCount: 5, CreatedAt: base}
