@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,5 +171,34 @@ func TestTurningMFAOnEndsOtherSessions(t *testing.T) {
 			e.refresh(t, other.Refresh).Expect(t, 401, "invalid_token")
 			e.refresh(t, u.tok.Refresh).Expect(t, 200) // the session that enrolled stays
 		}
+	})
+}
+
+// waitNotice waits for a "Security change" email to addr whose text contains change.
+func (e *env) waitNotice(t *testing.T, addr, change string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, m := range e.mail.Messages() {
+			if strings.EqualFold(strings.Join(m.To, ","), addr) && strings.Contains(m.Subject, "Security change") && strings.Contains(m.Text, change) {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no security notice to %s saying %q", addr, change)
+}
+
+// Starting an enrollment is a factor change too: the user is told by email.
+func TestStartingEnrollmentNotifies(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newMFAEnv(t, db(t))
+		u := e.verifiedUser(t, "start-totp")
+		e.c.Do(t, "POST", "/v1/me/mfa/totp", nil, u.tok.Access).Expect(t, 200)
+		e.waitNotice(t, u.email, "Setting up an authenticator app as a second factor was started")
+
+		v := e.verifiedUser(t, "start-sms")
+		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": "+14155550188"}, v.tok.Access).Expect(t, 202)
+		e.waitNotice(t, v.email, "Setting up text-message codes to +*********88 as a second factor was started")
 	})
 }

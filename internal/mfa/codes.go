@@ -135,8 +135,8 @@ func (s *Service) EnableEmail(ctx context.Context, userID, sessionID string, amr
 	})
 }
 
-// StartSMS texts a confirmation code to phone (E.164). The number becomes a factor only
-// when the code comes back.
+// StartSMS texts a confirmation code to phone (E.164), and tells the user by email. The
+// number becomes a factor only when the code comes back.
 func (s *Service) StartSMS(ctx context.Context, userID string, amr []string, phone string) error {
 	if !s.SMSEnabled {
 		return ErrSMSUnavailable
@@ -155,7 +155,10 @@ func (s *Service) StartSMS(ctx context.Context, userID string, amr []string, pho
 		if err := s.sendCode(ctx, q, u, "enroll", store.ChannelSMS, "", phone); err != nil {
 			return err
 		}
-		return s.record(ctx, q, u, audit.MFASMSEnrolled, map[string]any{"phone": MaskPhone(phone)})
+		if err := s.record(ctx, q, u, audit.MFASMSEnrolled, map[string]any{"phone": MaskPhone(phone)}); err != nil {
+			return err
+		}
+		return s.notifyChange(ctx, q, u, "Setting up text-message codes to "+MaskPhone(phone)+" as a second factor was started")
 	})
 }
 

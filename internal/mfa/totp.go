@@ -34,11 +34,11 @@ type Enrollment struct {
 
 func totpPurpose(userID string) string { return "totp:" + userID }
 
-// EnrollTOTP creates a pending secret (replacing a pending one). An account that already
-// has a confirmed one must disable it first.
+// EnrollTOTP creates a pending secret (replacing a pending one), and tells the user by
+// email. An account that already has a confirmed one must disable it first.
 func (s *Service) EnrollTOTP(ctx context.Context, userID string, amr []string) (*Enrollment, error) {
 	var out *Enrollment
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
+	err := s.inTx(ctx, func(q store.Queries) error {
 		u, err := user(ctx, q, userID)
 		if err != nil {
 			return err
@@ -72,7 +72,10 @@ func (s *Service) EnrollTOTP(ctx context.Context, userID string, amr []string) (
 			return err
 		}
 		out = &Enrollment{Secret: key.Secret(), OTPAuthURL: key.URL(), QRPNG: base64.StdEncoding.EncodeToString(buf.Bytes())}
-		return s.record(ctx, q, u, audit.MFATOTPEnrolled, nil)
+		if err := s.record(ctx, q, u, audit.MFATOTPEnrolled, nil); err != nil {
+			return err
+		}
+		return s.notifyChange(ctx, q, u, "Setting up an authenticator app as a second factor was started")
 	})
 	return out, err
 }
