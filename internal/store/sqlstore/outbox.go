@@ -57,18 +57,35 @@ func (q queries) ClaimMessages(ctx context.Context, now time.Time, lease time.Du
 	return claimed, nil
 }
 
+// A message's subject and bodies may hold a code or a token: they are erased once the
+// message is delivered or given up, so that no secret stays in the table in clear.
+
 func (q queries) MarkMessageSent(ctx context.Context, id string, now time.Time) error {
-	return affected(q.w.ExecContext(ctx, `UPDATE outbox SET sent_at = $1, attempts = attempts + 1, body_text = '', body_html = '', last_error = ''
+	return affected(q.w.ExecContext(ctx, `UPDATE outbox SET sent_at = $1, attempts = attempts + 1, subject = '', body_text = '', body_html = '', last_error = ''
 		WHERE id = $2`, ts(now), id))
 }
 
 func (q queries) MarkMessageFailed(ctx context.Context, id, lastError string, next time.Time, dead bool) error {
-	return affected(q.w.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, dead = $3
+	return affected(q.w.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, dead = $3,
+		subject = CASE WHEN $3 THEN '' ELSE subject END,
+		body_text = CASE WHEN $3 THEN '' ELSE body_text END,
+		body_html = CASE WHEN $3 THEN '' ELSE body_html END
 		WHERE id = $4`, lastError, ts(next), dead, id))
 }
 
 func (q queries) DeferMessage(ctx context.Context, id string, next time.Time) error {
 	return affected(q.w.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = $1 WHERE id = $2 AND sent_at IS NULL`, ts(next), id))
+}
+
+func (q queries) MessageByID(ctx context.Context, id string) (*store.Message, error) {
+	var m store.Message
+	err := q.r.QueryRowContext(ctx, `SELECT id, channel, recipient, subject, body_text, body_html, created_at, next_attempt_at, attempts, last_error, sent_at, dead
+		FROM outbox WHERE id = $1`, id).Scan(&m.ID, &m.Channel, &m.Recipient, &m.Subject, &m.BodyText, &m.BodyHTML,
+		timeDest{&m.CreatedAt}, timeDest{&m.NextAttemptAt}, &m.Attempts, &m.LastError, nullTimeDest{&m.SentAt}, &m.Dead)
+	if err != nil {
+		return nil, one(err)
+	}
+	return &m, nil
 }
 
 func (q queries) OutboxDepth(ctx context.Context) (int, error) {

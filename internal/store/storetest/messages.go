@@ -50,8 +50,8 @@ func testOneTimeTokens(t *testing.T, s store.Store) {
 func testOutbox(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	for i, id := range []string{newID(), newID(), newID()} {
-		m := &store.Message{ID: id, Channel: store.ChannelEmail, Recipient: "x@example.com", Subject: "s",
-			BodyText: "token=secret", CreatedAt: base, NextAttemptAt: base.Add(time.Duration(i) * time.Minute)}
+		m := &store.Message{ID: id, Channel: store.ChannelEmail, Recipient: "x@example.com", Subject: "Your code: 123456",
+			BodyText: "token=secret", BodyHTML: "<p>token=secret</p>", CreatedAt: base, NextAttemptAt: base.Add(time.Duration(i) * time.Minute)}
 		if err := s.EnqueueMessage(ctx, m); err != nil {
 			t.Fatalf("EnqueueMessage: %v", err)
 		}
@@ -67,11 +67,36 @@ func testOutbox(t *testing.T, s store.Store) {
 	if again, err := s.ClaimMessages(ctx, now, time.Minute, 10); err != nil || len(again) != 0 {
 		t.Fatalf("claiming again within the lease = %d messages, %v; want 0", len(again), err)
 	}
+	// The text of a message (it may hold a code or a token) is stored only until it is
+	// delivered or given up.
+	erased := func(id, state string) *store.Message {
+		t.Helper()
+		m, err := s.MessageByID(ctx, id)
+		if err != nil {
+			t.Fatalf("MessageByID: %v", err)
+		}
+		if m.Subject != "" || m.BodyText != "" || m.BodyHTML != "" || m.Recipient != "x@example.com" {
+			t.Fatalf("%s message kept its text: subject %q, text %q, html %q (recipient %q)", state, m.Subject, m.BodyText, m.BodyHTML, m.Recipient)
+		}
+		return m
+	}
+	if m, err := s.MessageByID(ctx, got[0].ID); err != nil || m.BodyText != "token=secret" || m.Subject != "Your code: 123456" || m.SentAt != nil || m.Dead {
+		t.Fatalf("MessageByID before delivery = %+v, %v", m, err)
+	}
+	if _, err := s.MessageByID(ctx, newID()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("MessageByID(unknown) = %v, want ErrNotFound", err)
+	}
 	if err := s.MarkMessageSent(ctx, got[0].ID, now); err != nil {
 		t.Fatalf("MarkMessageSent: %v", err)
 	}
+	if m := erased(got[0].ID, "a sent"); m.SentAt == nil || !m.SentAt.Equal(now) {
+		t.Fatalf("sent message = %+v", m)
+	}
 	if err := s.MarkMessageFailed(ctx, got[1].ID, "connection refused", now.Add(time.Second), false); err != nil {
 		t.Fatalf("MarkMessageFailed: %v", err)
+	}
+	if m, _ := s.MessageByID(ctx, got[1].ID); m.BodyText != "token=secret" || m.Subject == "" {
+		t.Fatalf("a message to retry lost its text: %+v", m)
 	}
 	retry, err := s.ClaimMessages(ctx, now.Add(2*time.Second), time.Minute, 10)
 	if err != nil || len(retry) != 1 || retry[0].ID != got[1].ID || retry[0].Attempts != 1 || retry[0].LastError != "connection refused" {
@@ -94,6 +119,9 @@ func testOutbox(t *testing.T, s store.Store) {
 	}
 	if err := s.MarkMessageFailed(ctx, retry[0].ID, "gave up", now, true); err != nil {
 		t.Fatalf("MarkMessageFailed(dead): %v", err)
+	}
+	if m := erased(retry[0].ID, "a dead"); !m.Dead || m.LastError != "gave up" || m.Attempts != 2 {
+		t.Fatalf("dead message = %+v", m)
 	}
 	if n, _ := s.OutboxDepth(ctx); n != 1 {
 		t.Fatalf("OutboxDepth after one sent and one dead = %d, want 1 (the third)", n)
