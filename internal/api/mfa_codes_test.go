@@ -202,3 +202,41 @@ func TestStartingEnrollmentNotifies(t *testing.T) {
 		e.waitNotice(t, v.email, "Setting up text-message codes to +*********88 as a second factor was started")
 	})
 }
+
+// An emailed or texted code allows a limited number of tries: the code of an SMS
+// enrollment dies after 5 wrong ones, and so does the pending login of an email code.
+func TestCodesAllowLimitedAttempts(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newMFAEnv(t, db(t))
+		const phone = "+14155550155"
+		u := e.verifiedUser(t, "tries")
+		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": phone}, u.tok.Access).Expect(t, 202)
+		code := e.sms.waitCode(t, phone, 1)
+		wrong := "000000"
+		if code == wrong {
+			wrong = "111111"
+		}
+		for i := 0; i < 5; i++ {
+			e.c.Do(t, "POST", "/v1/me/mfa/sms/confirm", map[string]any{"code": wrong}, u.tok.Access).Expect(t, 401, "invalid_code")
+		}
+		e.c.Do(t, "POST", "/v1/me/mfa/sms/confirm", map[string]any{"code": code}, u.tok.Access).Expect(t, 401, "invalid_code")
+		// A new code works.
+		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": phone}, u.tok.Access).Expect(t, 202)
+		e.c.Do(t, "POST", "/v1/me/mfa/sms/confirm", map[string]any{"code": e.sms.waitCode(t, phone, 2)}, u.tok.Access).Expect(t, 204)
+
+		// Email codes at login.
+		v := e.verifiedUser(t, "tries-email")
+		e.c.Do(t, "POST", "/v1/me/mfa/email", nil, v.tok.Access).Expect(t, 204)
+		mt, _ := e.startLogin(t, v.email)
+		e.c.Do(t, "POST", "/v1/auth/mfa/challenge", map[string]any{"mfa_token": mt, "method": "email"}, "").Expect(t, 202)
+		code = e.mail.WaitFor(t, v.email, "sign-in code").Code()
+		wrong = "000000"
+		if code == wrong {
+			wrong = "111111"
+		}
+		for i := 0; i < 5; i++ {
+			e.verify(t, mt, "email", wrong).Expect(t, 401, "invalid_code")
+		}
+		e.verify(t, mt, "email", code).Expect(t, 401, "invalid_token")
+	})
+}

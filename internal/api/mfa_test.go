@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/admin"
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/apitest"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/testserver"
 )
@@ -169,58 +172,62 @@ func TestTOTPAndBackupCodes(t *testing.T) {
 }
 
 func TestMFATokenLimits(t *testing.T) {
-	e := newMFAEnv(t, testdbSQLite(t))
-	u := e.verifiedUser(t, "limits")
-	secret, _ := e.enrollTOTP(t, u)
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newMFAEnv(t, db(t))
+		u := e.verifiedUser(t, "limits")
+		secret, _ := e.enrollTOTP(t, u)
 
-	// The 5th wrong code kills the token: even the right code then fails.
-	mt, _ := e.startLogin(t, u.email)
-	for i := 0; i < 5; i++ {
-		e.verify(t, mt, "totp", "11111"+string(rune('0'+i))).Expect(t, 401, "invalid_code")
-	}
-	e.clock.Advance(30 * time.Second)
-	e.verify(t, mt, "totp", rfc6238(t, secret, e.clock.Now())).Expect(t, 401, "invalid_token")
-	e.clock.Advance(15 * time.Minute) // the wrong codes throttled the account meanwhile
+		// The 5th wrong code kills the token: even the right code then fails.
+		mt, _ := e.startLogin(t, u.email)
+		for i := 0; i < 5; i++ {
+			e.verify(t, mt, "totp", "11111"+string(rune('0'+i))).Expect(t, 401, "invalid_code")
+		}
+		e.clock.Advance(30 * time.Second)
+		e.verify(t, mt, "totp", rfc6238(t, secret, e.clock.Now())).Expect(t, 401, "invalid_token")
+		e.clock.Advance(15 * time.Minute) // the wrong codes throttled the account meanwhile
 
-	// It expires after 5 minutes.
-	mt, _ = e.startLogin(t, u.email)
-	e.clock.Advance(5*time.Minute + time.Second)
-	e.verify(t, mt, "totp", rfc6238(t, secret, e.clock.Now())).Expect(t, 401, "invalid_token")
+		// It expires after 5 minutes.
+		mt, _ = e.startLogin(t, u.email)
+		e.clock.Advance(5*time.Minute + time.Second)
+		e.verify(t, mt, "totp", rfc6238(t, secret, e.clock.Now())).Expect(t, 401, "invalid_token")
 
-	// A method the user does not have is a wrong code, and bad input is refused.
-	mt, _ = e.startLogin(t, u.email)
-	e.verify(t, mt, "sms", "123456").Expect(t, 401, "invalid_code")
-	e.verify(t, mt, "carrier-pigeon", "123456").Expect(t, 422, "validation_failed")
-	e.verify(t, "not-a-token", "totp", "123456").Expect(t, 401, "invalid_token")
-	e.c.Do(t, "POST", "/v1/auth/mfa/challenge", map[string]any{"mfa_token": mt, "method": "sms"}, "").Expect(t, 409, "conflict")
+		// A method the user does not have is a wrong code, and bad input is refused.
+		mt, _ = e.startLogin(t, u.email)
+		e.verify(t, mt, "sms", "123456").Expect(t, 401, "invalid_code")
+		e.verify(t, mt, "carrier-pigeon", "123456").Expect(t, 422, "validation_failed")
+		e.verify(t, "not-a-token", "totp", "123456").Expect(t, 401, "invalid_token")
+		e.c.Do(t, "POST", "/v1/auth/mfa/challenge", map[string]any{"mfa_token": mt, "method": "sms"}, "").Expect(t, 409, "conflict")
+	})
 }
 
 // Wrong codes count against the account like wrong passwords, so fresh mfa_tokens do
 // not give an attacker who knows the password unlimited guesses.
 func TestWrongCodesThrottleTheAccount(t *testing.T) {
-	e := newMFAEnv(t, testdbSQLite(t))
-	u := e.verifiedUser(t, "guess")
-	secret, _ := e.enrollTOTP(t, u)
-	// Each password login and each wrong code counts: 5 in 15 minutes, then 429.
-	tries := 0
-	for ; tries < 10; tries++ {
-		r := e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": u.email, "password": goodPassword}, "")
-		if r.Status == 429 {
-			break
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newMFAEnv(t, db(t))
+		u := e.verifiedUser(t, "guess")
+		secret, _ := e.enrollTOTP(t, u)
+		// Each password login and each wrong code counts: 5 in 15 minutes, then 429.
+		tries := 0
+		for ; tries < 10; tries++ {
+			r := e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": u.email, "password": goodPassword}, "")
+			if r.Status == 429 {
+				break
+			}
+			r.Expect(t, 200)
+			e.verify(t, r.Str("mfa_token"), "totp", "00000"+string(rune('0'+tries))).Expect(t, 401, "invalid_code")
 		}
-		r.Expect(t, 200)
-		e.verify(t, r.Str("mfa_token"), "totp", "00000"+string(rune('0'+tries))).Expect(t, 401, "invalid_code")
-	}
-	if tries != 3 {
-		t.Fatalf("throttled after %d rounds of login + wrong code, want 3 (5 counted attempts)", tries)
-	}
-	// After the window the right factor works, and success clears the count.
-	e.clock.Advance(15*time.Minute + time.Second)
-	mt, _ := e.startLogin(t, u.email)
-	e.verify(t, mt, "totp", rfc6238(t, secret, e.clock.Now())).Expect(t, 200)
-	for i := 0; i < 4; i++ {
-		e.startLogin(t, u.email) // the count starts again from zero
-	}
+		if tries != 3 {
+			t.Fatalf("throttled after %d rounds of login + wrong code, want 3 (5 counted attempts)", tries)
+		}
+		// After the window the right factor works, and success clears the count.
+		e.clock.Advance(15*time.Minute + time.Second)
+		mt, _ := e.startLogin(t, u.email)
+		e.verify(t, mt, "totp", rfc6238(t, secret, e.clock.Now())).Expect(t, 200)
+		for i := 0; i < 4; i++ {
+			e.startLogin(t, u.email) // the count starts again from zero
+		}
+	})
 }
 
 // Wrong TOTP codes on the account routes count against the account's login throttle
@@ -304,3 +311,58 @@ func TestDisabledAccountCannotFinishLogin(t *testing.T) {
 			"credential": pk.assert(t, sb.Body["options"], 1)}, "").Expect(t, 403, "account_disabled")
 	})
 }
+
+// An administrator's mfa-reset removes every factor, ends pending logins, is audited and
+// tells the user by email.
+func TestAdminMFAReset(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newMFAEnv(t, db(t), testserver.WithLocalhostIssuer(), testserver.With("GATEHOUSE_SESSION_CACHE_TTL", "0s"))
+		st := e.srv.App.Store()
+		u := e.verifiedUser(t, "reset")
+		secret, backup := e.enrollTOTP(t, u)
+		mt, _ := e.startLogin(t, u.email)
+		access := e.verify(t, mt, "backup_code", backup[0]).Expect(t, 200).Str("access_token")
+		e.c.Do(t, "POST", "/v1/me/mfa/email", nil, access).Expect(t, 204)
+		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": "+14155550166"}, access).Expect(t, 202)
+		e.c.Do(t, "POST", "/v1/me/mfa/sms/confirm", map[string]any{"code": e.sms.waitCode(t, "+14155550166", 1)}, access).Expect(t, 204)
+		newPasskey(e.env, u.id).register(t, e.env, access, "Key")
+		pending, methods := e.startLogin(t, u.email)
+		if !slices.Equal(methods, []string{"totp", "backup_code", "email", "sms", "webauthn"}) {
+			t.Fatalf("methods before the reset = %v", methods)
+		}
+
+		// What the command line does (gatehouse admin user mfa-reset).
+		composer, err := notify.NewComposer("Gatehouse")
+		if err != nil {
+			t.Fatal(err)
+		}
+		factors := &mfa.Service{Store: st, Composer: composer, Outbox: noWake{}, Now: e.clock.Now}
+		admins := &admin.Service{Store: st, MFA: factors, Now: e.clock.Now}
+		if err := admins.ResetMFA(t.Context(), "", u.id); err != nil {
+			t.Fatal(err)
+		}
+
+		s := e.c.Do(t, "GET", "/v1/me/mfa", nil, access).Expect(t, 200)
+		if s.Body["totp"].(map[string]any)["enabled"] != false || s.Body["backup_codes"].(map[string]any)["remaining"] != float64(0) ||
+			s.Body["email"].(map[string]any)["enabled"] != false || s.Body["sms"].(map[string]any)["enabled"] != false ||
+			len(s.Body["webauthn"].([]any)) != 0 {
+			t.Fatalf("factors after the reset: %s", s.Raw)
+		}
+		if e.c.Do(t, "GET", "/v1/me", nil, access).Expect(t, 200).Body["mfa_enabled"] != false {
+			t.Fatal("MFA still on after the reset")
+		}
+		e.clock.Advance(30 * time.Second)
+		// Pending logins ended, and the password alone gives tokens.
+		e.verify(t, pending, "totp", rfc6238(t, secret, e.clock.Now())).Expect(t, 401, "invalid_token")
+		e.login(t, u.email, goodPassword)
+		events, err := st.ListAudit(t.Context(), store.AuditFilter{SubjectID: u.id, Action: "mfa.reset", Limit: 10})
+		if err != nil || len(events) != 1 || events[0].TargetID != u.id {
+			t.Fatalf("mfa.reset events = %+v, %v", events, err)
+		}
+		e.waitNotice(t, u.email, "An administrator removed all your second factors")
+	})
+}
+
+type noWake struct{}
+
+func (noWake) Wake() {}

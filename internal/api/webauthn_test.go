@@ -299,3 +299,31 @@ func TestPasskeyLoginFollowsPasswordLoginRules(t *testing.T) {
 		pk.login(t, b, "", 3).Expect(t, 200)
 	})
 }
+
+// WebAuthn as the second factor of a password login refuses a tampered signature.
+func TestStepUpRefusesTamperedSignature(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newEnv(t, db(t), testserver.WithLocalhostIssuer())
+		u := e.verifiedUser(t, "stepup-tamper")
+		pk := newPasskey(e, u.id)
+		pk.register(t, e, u.tok.Access, "Key")
+		r := e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": u.email, "password": goodPassword}, "").Expect(t, 200)
+		mt := r.Str("mfa_token")
+
+		sb := e.c.Do(t, "POST", "/v1/auth/mfa/webauthn/begin", map[string]any{"mfa_token": mt}, "").Expect(t, 200)
+		var m map[string]any
+		json.Unmarshal(pk.assert(t, sb.Body["options"], 1), &m)
+		resp := m["response"].(map[string]any)
+		resp["signature"] = flipB64(resp["signature"].(string))
+		e.c.Do(t, "POST", "/v1/auth/mfa/webauthn/finish", map[string]any{"mfa_token": mt, "challenge_id": sb.Str("challenge_id"), "credential": m}, "").
+			Expect(t, 401, "invalid_code")
+
+		// The same key, signing properly, completes the login.
+		sb = e.c.Do(t, "POST", "/v1/auth/mfa/webauthn/begin", map[string]any{"mfa_token": mt}, "").Expect(t, 200)
+		ok := e.c.Do(t, "POST", "/v1/auth/mfa/webauthn/finish", map[string]any{"mfa_token": mt, "challenge_id": sb.Str("challenge_id"),
+			"credential": pk.assert(t, sb.Body["options"], 2)}, "").Expect(t, 200)
+		if amr := strs(claimsOf(t, ok.Str("access_token"))["amr"]); !slices.Equal(amr, []string{"pwd", "hwk", "mfa"}) {
+			t.Fatalf("amr = %v", amr)
+		}
+	})
+}
