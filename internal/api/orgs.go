@@ -199,12 +199,36 @@ func (h *Orgs) list(w http.ResponseWriter, r *http.Request, p *Principal) error 
 		func(o *store.MemberOrg) MyOrg { return MyOrg{Org: orgView(&o.Org), Roles: nonNil(o.Roles)} })
 }
 
-func (h *Orgs) get(w http.ResponseWriter, r *http.Request, p *Principal) error {
+// caller is who calls, for the org service: the user and how their session signed in.
+func caller(p *Principal) org.Caller {
+	c := org.Caller{UserID: p.UserID}
+	if p.Claims != nil {
+		c.AMR = p.Claims.AMR
+	}
+	return c
+}
+
+// enter resolves {org_id} and admits the caller to the org (a member meeting its MFA
+// policy) before anything of the request is read: a non-member gets 404 whatever the
+// body or query, never a validation error about it.
+func (h *Orgs) enter(r *http.Request, p *Principal) (string, org.Caller, error) {
 	id, err := orgID(r)
+	if err != nil {
+		return "", org.Caller{}, err
+	}
+	c := caller(p)
+	if err := h.Orgs.Enter(r.Context(), c, id); err != nil {
+		return "", org.Caller{}, domainError(err)
+	}
+	return id, c, nil
+}
+
+func (h *Orgs) get(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	id, c, err := h.enter(r, p)
 	if err != nil {
 		return err
 	}
-	o, err := h.Orgs.Get(r.Context(), p.UserID, id)
+	o, err := h.Orgs.Get(r.Context(), c, id)
 	if err != nil {
 		return domainError(err)
 	}
@@ -212,7 +236,7 @@ func (h *Orgs) get(w http.ResponseWriter, r *http.Request, p *Principal) error {
 }
 
 func (h *Orgs) update(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	id, err := orgID(r)
+	id, c, err := h.enter(r, p)
 	if err != nil {
 		return err
 	}
@@ -231,7 +255,7 @@ func (h *Orgs) update(w http.ResponseWriter, r *http.Request, p *Principal) erro
 	if err := f.err(); err != nil {
 		return err
 	}
-	o, err := h.Orgs.Update(r.Context(), p.UserID, id, req.Name, req.Slug)
+	o, err := h.Orgs.Update(r.Context(), c, id, req.Name, req.Slug)
 	if err != nil {
 		return domainError(err)
 	}
@@ -239,28 +263,28 @@ func (h *Orgs) update(w http.ResponseWriter, r *http.Request, p *Principal) erro
 }
 
 func (h *Orgs) delete(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	id, err := orgID(r)
+	id, c, err := h.enter(r, p)
 	if err != nil {
 		return err
 	}
-	if err := h.Orgs.Delete(r.Context(), p.UserID, id); err != nil {
+	if err := h.Orgs.Delete(r.Context(), c, id); err != nil {
 		return domainError(err)
 	}
 	return noContent(w)
 }
 
 func (h *Orgs) members(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	id, err := orgID(r)
+	id, c, err := h.enter(r, p)
 	if err != nil {
 		return err
 	}
 	return servePage(w, r, func(cursor string, limit int) ([]store.Member, error) {
-		return h.Orgs.Members(r.Context(), p.UserID, id, cursor, limit)
+		return h.Orgs.Members(r.Context(), c, id, cursor, limit)
 	}, func(m *store.Member) string { return m.UserID }, memberView)
 }
 
 func (h *Orgs) invite(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	id, err := orgID(r)
+	id, c, err := h.enter(r, p)
 	if err != nil {
 		return err
 	}
@@ -276,7 +300,7 @@ func (h *Orgs) invite(w http.ResponseWriter, r *http.Request, p *Principal) erro
 	if err := f.err(); err != nil {
 		return err
 	}
-	inv, err := h.Orgs.Invite(r.Context(), p.UserID, id, req.Email, req.Roles)
+	inv, err := h.Orgs.Invite(r.Context(), c, id, req.Email, req.Roles)
 	if err != nil {
 		return domainError(err)
 	}
@@ -284,17 +308,17 @@ func (h *Orgs) invite(w http.ResponseWriter, r *http.Request, p *Principal) erro
 }
 
 func (h *Orgs) invitations(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	id, err := orgID(r)
+	id, c, err := h.enter(r, p)
 	if err != nil {
 		return err
 	}
 	return servePage(w, r, func(cursor string, limit int) ([]store.Invitation, error) {
-		return h.Orgs.Invitations(r.Context(), p.UserID, id, cursor, limit)
+		return h.Orgs.Invitations(r.Context(), c, id, cursor, limit)
 	}, func(inv *store.Invitation) string { return inv.ID }, invitationView)
 }
 
 func (h *Orgs) revokeInvitation(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	id, err := orgID(r)
+	id, c, err := h.enter(r, p)
 	if err != nil {
 		return err
 	}
@@ -302,7 +326,7 @@ func (h *Orgs) revokeInvitation(w http.ResponseWriter, r *http.Request, p *Princ
 	if !validID(invID) {
 		return problem.NotFound()
 	}
-	if err := h.Orgs.RevokeInvitation(r.Context(), p.UserID, id, invID); err != nil {
+	if err := h.Orgs.RevokeInvitation(r.Context(), c, id, invID); err != nil {
 		return domainError(err)
 	}
 	return noContent(w)
@@ -326,7 +350,7 @@ func (h *Orgs) accept(w http.ResponseWriter, r *http.Request, p *Principal) erro
 }
 
 func (h *Orgs) setRoles(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	id, err := orgID(r)
+	id, c, err := h.enter(r, p)
 	if err != nil {
 		return err
 	}
@@ -338,7 +362,7 @@ func (h *Orgs) setRoles(w http.ResponseWriter, r *http.Request, p *Principal) er
 	if err := jsonbody.Decode(r, &req); err != nil {
 		return err
 	}
-	m, err := h.Orgs.SetRoles(r.Context(), p.UserID, id, userID, req.Roles)
+	m, err := h.Orgs.SetRoles(r.Context(), c, id, userID, req.Roles)
 	if err != nil {
 		return domainError(err)
 	}
@@ -346,7 +370,7 @@ func (h *Orgs) setRoles(w http.ResponseWriter, r *http.Request, p *Principal) er
 }
 
 func (h *Orgs) remove(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	id, err := orgID(r)
+	id, c, err := h.enter(r, p)
 	if err != nil {
 		return err
 	}
@@ -354,18 +378,18 @@ func (h *Orgs) remove(w http.ResponseWriter, r *http.Request, p *Principal) erro
 	if !validID(userID) {
 		return problem.NotFound()
 	}
-	if err := h.Orgs.Remove(r.Context(), p.UserID, id, userID); err != nil {
+	if err := h.Orgs.Remove(r.Context(), c, id, userID); err != nil {
 		return domainError(err)
 	}
 	return noContent(w)
 }
 
 func (h *Orgs) roles(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	id, err := orgID(r)
+	id, c, err := h.enter(r, p)
 	if err != nil {
 		return err
 	}
-	roles, err := h.Orgs.Roles(r.Context(), p.UserID, id)
+	roles, err := h.Orgs.Roles(r.Context(), c, id)
 	if err != nil {
 		return domainError(err)
 	}
@@ -377,7 +401,7 @@ func (h *Orgs) roles(w http.ResponseWriter, r *http.Request, p *Principal) error
 }
 
 func (h *Orgs) putRole(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	id, err := orgID(r)
+	id, c, err := h.enter(r, p)
 	if err != nil {
 		return err
 	}
@@ -388,7 +412,7 @@ func (h *Orgs) putRole(w http.ResponseWriter, r *http.Request, p *Principal) err
 	if req.Permissions == nil {
 		return problem.Validation(problem.FieldError{Field: "permissions", Message: "is required"})
 	}
-	role, err := h.Orgs.PutRole(r.Context(), p.UserID, id, r.PathValue("name"), req.Permissions)
+	role, err := h.Orgs.PutRole(r.Context(), c, id, r.PathValue("name"), req.Permissions)
 	if err != nil {
 		return domainError(err)
 	}
@@ -396,18 +420,18 @@ func (h *Orgs) putRole(w http.ResponseWriter, r *http.Request, p *Principal) err
 }
 
 func (h *Orgs) deleteRole(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	id, err := orgID(r)
+	id, c, err := h.enter(r, p)
 	if err != nil {
 		return err
 	}
-	if err := h.Orgs.DeleteRole(r.Context(), p.UserID, id, r.PathValue("name")); err != nil {
+	if err := h.Orgs.DeleteRole(r.Context(), c, id, r.PathValue("name")); err != nil {
 		return domainError(err)
 	}
 	return noContent(w)
 }
 
 func (h *Orgs) check(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	id, err := orgID(r)
+	id, c, err := h.enter(r, p)
 	if err != nil {
 		return err
 	}
@@ -425,7 +449,7 @@ func (h *Orgs) check(w http.ResponseWriter, r *http.Request, p *Principal) error
 	if err := f.err(); err != nil {
 		return err
 	}
-	ok, err := h.Orgs.Check(r.Context(), p.UserID, id, req.UserID, req.Permission)
+	ok, err := h.Orgs.Check(r.Context(), c, id, req.UserID, req.Permission)
 	if err != nil {
 		return domainError(err)
 	}
@@ -433,11 +457,11 @@ func (h *Orgs) check(w http.ResponseWriter, r *http.Request, p *Principal) error
 }
 
 func (h *Orgs) getPolicy(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	id, err := orgID(r)
+	id, c, err := h.enter(r, p)
 	if err != nil {
 		return err
 	}
-	pol, err := h.Orgs.GetPolicy(r.Context(), p.UserID, id)
+	pol, err := h.Orgs.GetPolicy(r.Context(), c, id)
 	if err != nil {
 		return domainError(err)
 	}
@@ -445,7 +469,7 @@ func (h *Orgs) getPolicy(w http.ResponseWriter, r *http.Request, p *Principal) e
 }
 
 func (h *Orgs) putPolicy(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	id, err := orgID(r)
+	id, c, err := h.enter(r, p)
 	if err != nil {
 		return err
 	}
@@ -466,7 +490,7 @@ func (h *Orgs) putPolicy(w http.ResponseWriter, r *http.Request, p *Principal) e
 	if err := f.err(); err != nil {
 		return err
 	}
-	pol, err := h.Orgs.SetPolicy(r.Context(), p.UserID, id, org.Policy{RequireMFA: *req.RequireMFA,
+	pol, err := h.Orgs.SetPolicy(r.Context(), c, id, org.Policy{RequireMFA: *req.RequireMFA,
 		SessionTTLSeconds: *req.SessionTTLSeconds, PasswordMinLength: *req.PasswordMinLength})
 	if err != nil {
 		return domainError(err)
@@ -475,11 +499,11 @@ func (h *Orgs) putPolicy(w http.ResponseWriter, r *http.Request, p *Principal) e
 }
 
 func (h *Orgs) audit(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	id, err := orgID(r)
+	id, c, err := h.enter(r, p)
 	if err != nil {
 		return err
 	}
 	return auditPage(w, r, func(before int64, limit int) ([]store.AuditEvent, error) {
-		return h.Orgs.Audit(r.Context(), p.UserID, id, before, limit)
+		return h.Orgs.Audit(r.Context(), c, id, before, limit)
 	})
 }

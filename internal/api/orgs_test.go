@@ -296,18 +296,24 @@ func TestNoEscalationAndLastOwner(t *testing.T) {
 	})
 }
 
-// Users of org A try every org endpoint on org B by id: 404 with nothing in it, and
-// nothing changes.
+// Users of org A try every org endpoint on org B by id, with valid and invalid input:
+// 404 with nothing in it, and nothing changes. The owner of A naming B's invitation,
+// member or role under A's own id finds nothing either.
 func TestTenantIsolationMatrix(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
 		e := newEnv(t, db(t))
 		alice := e.verifiedUser(t, "alice")
 		bob := e.verifiedUser(t, "bobiso")
-		e.createOrg(t, alice, "iso-a-"+alice.id[len(alice.id)-8:]) // alice is an owner, just elsewhere
+		carol := e.verifiedUser(t, "caroliso")
+		orgA := e.createOrg(t, alice, "iso-a-"+alice.id[len(alice.id)-8:]) // alice is an owner, just elsewhere
 		orgB := e.createOrg(t, bob, "iso-b-"+bob.id[len(bob.id)-8:])
 		e.c.Do(t, "PUT", "/v1/orgs/"+orgB+"/roles/secret", map[string]any{"permissions": []string{"app:x"}}, bob.tok.Access).Expect(t, 200)
+		e.join(t, bob, orgB, carol, "member", "secret")
 		inv := e.c.Do(t, "POST", "/v1/orgs/"+orgB+"/invitations", map[string]any{"email": uniqueEmail("x"), "roles": []string{"member"}}, bob.tok.Access).Expect(t, 201)
+		before := e.c.Do(t, "GET", "/v1/orgs/"+orgB, nil, bob.tok.Access).Expect(t, 200)
+		auditBefore := len(e.c.Do(t, "GET", "/v1/orgs/"+orgB+"/audit?limit=200", nil, bob.tok.Access).Expect(t, 200).Body["items"].([]any))
 		b := "/v1/orgs/" + orgB
+		ttl10 := map[string]any{"require_mfa": false, "session_ttl_seconds": 10, "password_min_length": 0}
 		for _, c := range []struct {
 			method, path string
 			body         any
@@ -322,38 +328,118 @@ func TestTenantIsolationMatrix(t *testing.T) {
 			{"PUT", b + "/members/" + alice.id + "/roles", map[string]any{"roles": []string{"owner"}}},
 			{"PUT", b + "/members/" + bob.id + "/roles", map[string]any{"roles": []string{"member"}}},
 			{"DELETE", b + "/members/" + bob.id, nil},
+			{"DELETE", b + "/members/" + carol.id, nil},
 			{"GET", b + "/roles", nil},
 			{"PUT", b + "/roles/secret", map[string]any{"permissions": []string{"org:read"}}},
 			{"DELETE", b + "/roles/secret", nil},
+			{"PUT", b + "/roles/owner", map[string]any{"permissions": []string{}}},
+			{"DELETE", b + "/roles/owner", nil},
 			{"POST", b + "/authz/check", map[string]any{"user_id": bob.id, "permission": "org:read"}},
 			{"GET", b + "/policy", nil},
 			{"PUT", b + "/policy", map[string]any{"require_mfa": true, "session_ttl_seconds": 0, "password_min_length": 0}},
 			{"GET", b + "/audit", nil},
 			{"GET", "/v1/orgs/00000000-0000-7000-8000-000000000000", nil},
 			{"GET", "/v1/orgs/not-a-uuid", nil},
+			// Invalid input is still not found: membership is checked before anything else.
+			{"GET", b + "/members?limit=999", nil},
+			{"GET", b + "/invitations?limit=0", nil},
+			{"GET", b + "/audit?limit=999", nil},
+			{"GET", b + "/audit?cursor=not-a-cursor", nil},
+			{"PATCH", b, map[string]any{"name": ""}},
+			{"PATCH", b, map[string]any{"slug": "Bad Slug"}},
+			{"PATCH", b, map[string]any{"bogus": true}},
+			{"PATCH", b, "{not json"},
+			{"POST", b + "/invitations", map[string]any{"email": "bad", "roles": []string{}}},
+			{"POST", b + "/invitations", map[string]any{"email": alice.email, "roles": []string{"Bad Name"}}},
+			{"PUT", b + "/members/" + bob.id + "/roles", map[string]any{"roles": []string{}}},
+			{"PUT", b + "/members/" + carol.id + "/roles", map[string]any{"roles": []string{"nope"}}},
+			{"PUT", b + "/roles/Bad%20Name", map[string]any{"permissions": []string{}}},
+			{"PUT", b + "/roles/secret", map[string]any{"permissions": []string{"root:all"}}},
+			{"PUT", b + "/roles/secret", map[string]any{}},
+			{"POST", b + "/authz/check", map[string]any{"user_id": "nope", "permission": "bogus"}},
+			{"PUT", b + "/policy", map[string]any{"require_mfa": true}},
+			{"PUT", b + "/policy", ttl10},
 		} {
 			r := e.c.Do(t, c.method, c.path, c.body, alice.tok.Access)
 			if r.Status != 404 || r.Code() != "not_found" || strings.Contains(string(r.Raw), orgB) || strings.Contains(string(r.Raw), "secret") {
-				t.Errorf("%s %s as an outsider: %d %s", c.method, c.path, r.Status, r.Raw)
+				t.Errorf("%s %s %v as an outsider: %d %s", c.method, c.path, c.body, r.Status, r.Raw)
 			}
 		}
+		// B is not among alice's organizations.
+		for _, it := range e.c.Do(t, "GET", "/v1/orgs", nil, alice.tok.Access).Expect(t, 200).Body["items"].([]any) {
+			if it.(map[string]any)["id"] == orgB {
+				t.Fatal("GET /v1/orgs lists an org the caller is not in")
+			}
+		}
+
+		// Alice, owner of A, names B's invitation, members and role under A's id.
+		a := "/v1/orgs/" + orgA
+		for _, c := range []struct {
+			method, path string
+			body         any
+		}{
+			{"DELETE", a + "/invitations/" + inv.Str("id"), nil},
+			{"PUT", a + "/members/" + bob.id + "/roles", map[string]any{"roles": []string{"member"}}},
+			{"PUT", a + "/members/" + carol.id + "/roles", map[string]any{"roles": []string{"member"}}},
+			{"DELETE", a + "/members/" + bob.id, nil},
+			{"DELETE", a + "/members/" + carol.id, nil},
+			{"DELETE", a + "/roles/secret", nil},
+		} {
+			r := e.c.Do(t, c.method, c.path, c.body, alice.tok.Access)
+			if r.Status != 404 || r.Code() != "not_found" || strings.Contains(string(r.Raw), orgB) {
+				t.Errorf("%s %s by A's owner: %d %s", c.method, c.path, r.Status, r.Raw)
+			}
+		}
+		// B's role does not exist in A: it can be neither granted nor invited with there.
+		e.c.Do(t, "PUT", a+"/members/"+alice.id+"/roles", map[string]any{"roles": []string{"owner", "secret"}}, alice.tok.Access).Expect(t, 422, "validation_failed")
+		e.c.Do(t, "POST", a+"/invitations", map[string]any{"email": uniqueEmail("y"), "roles": []string{"secret"}}, alice.tok.Access).Expect(t, 422, "validation_failed")
+		// B's members hold nothing in A.
+		for _, u := range []orgUser{bob, carol} {
+			if r := e.c.Do(t, "POST", a+"/authz/check", map[string]any{"user_id": u.id, "permission": "app:x"}, alice.tok.Access).Expect(t, 200); r.Body["allowed"] != false {
+				t.Fatalf("B's member holds app:x in A: %s", r.Raw)
+			}
+		}
+		if n := len(e.c.Do(t, "GET", a+"/members", nil, alice.tok.Access).Expect(t, 200).Body["items"].([]any)); n != 1 {
+			t.Fatalf("A has %d members", n)
+		}
+
 		// Nothing changed in B.
 		g := e.c.Do(t, "GET", b, nil, bob.tok.Access).Expect(t, 200)
-		if g.Str("name") == "pwned" {
-			t.Fatal("an outsider renamed the org")
+		if g.Str("name") != before.Str("name") || g.Str("slug") != before.Str("slug") {
+			t.Fatalf("an outsider changed the org: %s", g.Raw)
 		}
-		if n := len(e.c.Do(t, "GET", b+"/members", nil, bob.tok.Access).Expect(t, 200).Body["items"].([]any)); n != 1 {
+		if got := e.memberRoles(t, orgB, bob, bob.id); !slices.Equal(got, []string{"owner"}) {
+			t.Fatalf("bob holds %v in B", got)
+		}
+		if got := e.memberRoles(t, orgB, bob, carol.id); !slices.Equal(got, []string{"member", "secret"}) {
+			t.Fatalf("carol holds %v in B", got)
+		}
+		if n := len(e.c.Do(t, "GET", b+"/members", nil, bob.tok.Access).Expect(t, 200).Body["items"].([]any)); n != 2 {
 			t.Fatalf("B has %d members", n)
 		}
-		if n := len(e.c.Do(t, "GET", b+"/invitations", nil, bob.tok.Access).Expect(t, 200).Body["items"].([]any)); n != 1 {
-			t.Fatal("the invitation was revoked by an outsider")
+		pending := e.c.Do(t, "GET", b+"/invitations", nil, bob.tok.Access).Expect(t, 200).Body["items"].([]any)
+		if len(pending) != 1 || pending[0].(map[string]any)["id"] != inv.Str("id") {
+			t.Fatal("the invitation was revoked or replaced by an outsider")
 		}
 		pol := e.c.Do(t, "GET", b+"/policy", nil, bob.tok.Access).Expect(t, 200)
-		if pol.Body["require_mfa"] != false {
-			t.Fatal("an outsider changed the policy")
+		if pol.Body["require_mfa"] != false || pol.Body["session_ttl_seconds"] != float64(0) || pol.Body["password_min_length"] != float64(0) {
+			t.Fatalf("an outsider changed the policy: %s", pol.Raw)
 		}
-		if n := len(e.c.Do(t, "GET", b+"/roles", nil, bob.tok.Access).Expect(t, 200).Body["items"].([]any)); n != 4 {
+		roles := e.c.Do(t, "GET", b+"/roles", nil, bob.tok.Access).Expect(t, 200).Body["items"].([]any)
+		if len(roles) != 4 {
 			t.Fatal("an outsider changed the roles")
+		}
+		for _, it := range roles {
+			if r := it.(map[string]any); r["name"] == "secret" && !slices.Equal(strs(r["permissions"]), []string{"app:x"}) {
+				t.Fatalf("an outsider changed the secret role: %v", r)
+			}
+		}
+		if r := e.c.Do(t, "POST", b+"/authz/check", map[string]any{"user_id": carol.id, "permission": "app:x"}, bob.tok.Access).Expect(t, 200); r.Body["allowed"] != true {
+			t.Fatal("carol lost app:x in B")
+		}
+		aud := e.c.Do(t, "GET", b+"/audit?limit=200", nil, bob.tok.Access).Expect(t, 200).Body["items"].([]any)
+		if len(aud) != auditBefore {
+			t.Fatalf("B's audit grew from %d to %d events during the outsider's attempts", auditBefore, len(aud))
 		}
 	})
 }
@@ -634,5 +720,94 @@ func TestInvitationAuthorityAtAccept(t *testing.T) {
 		if got := e.memberRoles(t, orgID, owner, w.id); !slices.Equal(got, []string{"member"}) {
 			t.Fatalf("w holds %v", got)
 		}
+	})
+}
+
+// require_mfa holds on every endpoint of the org, not only when scoping a session: a
+// member whose token was not signed in with a second factor is refused (403
+// mfa_enrollment_required without one, 403 forbidden telling them to sign in with it
+// otherwise), non-members still get 404, and authz/check applies the rule to its caller.
+func TestOrgRequireMFAOnEveryEndpoint(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newMFAEnv(t, db(t))
+		owner := e.verifiedUser(t, "mowner")
+		secret, _ := e.enrollTOTP(t, owner) // owner.tok stays a password-only session
+		orgID := e.createOrg(t, owner, "mfa-"+owner.id[len(owner.id)-8:])
+		admin := e.verifiedUser(t, "madmin") // no second factor
+		e.join(t, owner, orgID, admin, "admin")
+		stranger := e.verifiedUser(t, "mstranger")
+		base := "/v1/orgs/" + orgID
+		e.c.Do(t, "PUT", base+"/roles/custom", map[string]any{"permissions": []string{"app:x"}}, owner.tok.Access).Expect(t, 200)
+		inv := e.c.Do(t, "POST", base+"/invitations", map[string]any{"email": uniqueEmail("m"), "roles": []string{"member"}}, owner.tok.Access).Expect(t, 201)
+		e.c.Do(t, "PUT", base+"/policy", map[string]any{"require_mfa": true, "session_ttl_seconds": 0, "password_min_length": 0}, owner.tok.Access).Expect(t, 200)
+
+		e.clock.Advance(30 * time.Second) // a fresh TOTP step
+		mfaToken, _ := e.startLogin(t, owner.email)
+		strong := e.verify(t, mfaToken, "totp", rfc6238(t, secret, e.clock.Now())).Expect(t, 200).Str("access_token")
+
+		endpoints := []struct {
+			method, path string
+			body         any
+		}{
+			{"GET", base, nil},
+			{"PATCH", base, map[string]any{"name": "weak"}},
+			{"DELETE", base, nil},
+			{"GET", base + "/members", nil},
+			{"POST", base + "/invitations", map[string]any{"email": uniqueEmail("n"), "roles": []string{"member"}}},
+			{"GET", base + "/invitations", nil},
+			{"DELETE", base + "/invitations/" + inv.Str("id"), nil},
+			{"PUT", base + "/members/" + admin.id + "/roles", map[string]any{"roles": []string{"member"}}},
+			{"DELETE", base + "/members/" + admin.id, nil},
+			{"GET", base + "/roles", nil},
+			{"PUT", base + "/roles/custom", map[string]any{"permissions": []string{"org:read"}}},
+			{"DELETE", base + "/roles/custom", nil},
+			{"POST", base + "/authz/check", map[string]any{"user_id": admin.id, "permission": "org:read"}},
+			{"GET", base + "/policy", nil},
+			{"PUT", base + "/policy", map[string]any{"require_mfa": false, "session_ttl_seconds": 0, "password_min_length": 0}},
+			{"GET", base + "/audit", nil},
+			{"GET", base + "/members?limit=999", nil},
+			{"PATCH", base, map[string]any{"name": ""}},
+		}
+		for _, c := range endpoints {
+			// Enrolled, but this session was signed in with the password only.
+			r := e.c.Do(t, c.method, c.path, c.body, owner.tok.Access)
+			if r.Status != 403 || r.Code() != "forbidden" || !strings.Contains(r.Str("detail"), "second factor") {
+				t.Errorf("%s %s, password-only owner: %d %s", c.method, c.path, r.Status, r.Raw)
+			}
+			// No second factor at all.
+			r = e.c.Do(t, c.method, c.path, c.body, admin.tok.Access)
+			if r.Status != 403 || r.Code() != "mfa_enrollment_required" {
+				t.Errorf("%s %s, admin without a second factor: %d %s", c.method, c.path, r.Status, r.Raw)
+			}
+			// Not a member: not found, whatever the policy.
+			r = e.c.Do(t, c.method, c.path, c.body, stranger.tok.Access)
+			if r.Status != 404 || r.Code() != "not_found" {
+				t.Errorf("%s %s, stranger: %d %s", c.method, c.path, r.Status, r.Raw)
+			}
+		}
+
+		// Nothing changed, as the session signed in with the second factor sees.
+		if g := e.c.Do(t, "GET", base, nil, strong).Expect(t, 200); g.Str("name") == "weak" {
+			t.Fatal("a password-only session renamed the org")
+		}
+		if pol := e.c.Do(t, "GET", base+"/policy", nil, strong).Expect(t, 200); pol.Body["require_mfa"] != true {
+			t.Fatalf("a password-only session turned the policy off: %s", pol.Raw)
+		}
+		if got := e.memberRoles(t, orgID, orgUser{tok: tokens{Access: strong}}, admin.id); !slices.Equal(got, []string{"admin"}) {
+			t.Fatalf("admin holds %v", got)
+		}
+		if n := len(e.c.Do(t, "GET", base+"/invitations", nil, strong).Expect(t, 200).Body["items"].([]any)); n != 1 {
+			t.Fatalf("%d pending invitations, want 1", n)
+		}
+		// With the second factor, the owner may do everything, including answering checks
+		// about a member who has none.
+		if r := e.c.Do(t, "POST", base+"/authz/check", map[string]any{"user_id": admin.id, "permission": "members:update"}, strong).Expect(t, 200); r.Body["allowed"] != true {
+			t.Fatalf("authz/check = %s", r.Raw)
+		}
+		e.c.Do(t, "GET", base+"/audit", nil, strong).Expect(t, 200)
+		e.c.Do(t, "PUT", base+"/policy", map[string]any{"require_mfa": false, "session_ttl_seconds": 0, "password_min_length": 0}, strong).Expect(t, 200)
+		// Off again: the password-only sessions are members like any other.
+		e.c.Do(t, "GET", base+"/members", nil, admin.tok.Access).Expect(t, 200)
+		e.c.Do(t, "GET", base+"/members", nil, owner.tok.Access).Expect(t, 200)
 	})
 }

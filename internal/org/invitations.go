@@ -15,8 +15,8 @@ import (
 
 // Invite emails an invitation to join with the given roles, which may not grant more than
 // the inviter holds. A newer invitation to the same address voids the older.
-func (s *Service) Invite(ctx context.Context, callerID, orgID, email string, roles []string) (*store.Invitation, error) {
-	if _, err := s.require(ctx, orgID, callerID, PermMembersInvite); err != nil {
+func (s *Service) Invite(ctx context.Context, caller Caller, orgID, email string, roles []string) (*store.Invitation, error) {
+	if _, err := s.require(ctx, orgID, caller, PermMembersInvite); err != nil {
 		return nil, err
 	}
 	var inv *store.Invitation
@@ -26,7 +26,7 @@ func (s *Service) Invite(ctx context.Context, callerID, orgID, email string, rol
 		if err := s.lock(ctx, q, orgID); err != nil {
 			return err
 		}
-		caller, err := s.requireTx(ctx, q, orgID, callerID, PermMembersInvite)
+		actor, err := s.requireTx(ctx, q, orgID, caller, PermMembersInvite)
 		if err != nil {
 			return err
 		}
@@ -34,21 +34,21 @@ func (s *Service) Invite(ctx context.Context, callerID, orgID, email string, rol
 		if err != nil {
 			return err
 		}
-		if !caller.set.Covers(grant) {
+		if !actor.set.Covers(grant) {
 			return ErrForbidden
 		}
 		o, err := s.orgByID(ctx, q, orgID)
 		if err != nil {
 			return err
 		}
-		inviter, err := q.UserByID(ctx, callerID)
+		inviter, err := q.UserByID(ctx, caller.UserID)
 		if err != nil {
 			return err
 		}
 		now := s.Now()
 		tok, hash := token.NewOpaque()
 		inv = &store.Invitation{ID: uuid.Must(uuid.NewV7()).String(), OrgID: orgID, Email: strings.TrimSpace(email), Roles: roles,
-			TokenHash: hash, InvitedBy: callerID, CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
+			TokenHash: hash, InvitedBy: caller.UserID, CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
 		if err := q.CreateInvitation(ctx, inv); err != nil {
 			return err
 		}
@@ -64,7 +64,7 @@ func (s *Service) Invite(ctx context.Context, callerID, orgID, email string, rol
 		if err := notify.Enqueue(ctx, q, msg, now); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberInvited, ActorID: callerID, OrgID: orgID, TargetType: "invitation",
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberInvited, ActorID: caller.UserID, OrgID: orgID, TargetType: "invitation",
 			TargetID: inv.ID, Time: now, Details: map[string]any{"email": inv.Email, "roles": roles}})
 	})
 	if err != nil {
@@ -75,16 +75,16 @@ func (s *Service) Invite(ctx context.Context, callerID, orgID, email string, rol
 }
 
 // Invitations lists pending invitations (the caller needs members:invite).
-func (s *Service) Invitations(ctx context.Context, userID, orgID, after string, limit int) ([]store.Invitation, error) {
-	if _, err := s.require(ctx, orgID, userID, PermMembersInvite); err != nil {
+func (s *Service) Invitations(ctx context.Context, caller Caller, orgID, after string, limit int) ([]store.Invitation, error) {
+	if _, err := s.require(ctx, orgID, caller, PermMembersInvite); err != nil {
 		return nil, err
 	}
 	return s.Store.ListInvitations(ctx, orgID, after, s.Now(), limit)
 }
 
 // RevokeInvitation withdraws a pending invitation.
-func (s *Service) RevokeInvitation(ctx context.Context, userID, orgID, id string) error {
-	if _, err := s.require(ctx, orgID, userID, PermMembersInvite); err != nil {
+func (s *Service) RevokeInvitation(ctx context.Context, caller Caller, orgID, id string) error {
+	if _, err := s.require(ctx, orgID, caller, PermMembersInvite); err != nil {
 		return err
 	}
 	return s.Store.InTx(ctx, func(q store.Queries) error {
@@ -95,7 +95,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, userID, orgID, id string
 			}
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgInvitationRevoked, ActorID: userID, OrgID: orgID, TargetType: "invitation", TargetID: id, Time: now})
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgInvitationRevoked, ActorID: caller.UserID, OrgID: orgID, TargetType: "invitation", TargetID: id, Time: now})
 	})
 }
 

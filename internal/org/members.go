@@ -10,8 +10,8 @@ import (
 )
 
 // Members lists the org's members (the caller needs members:read).
-func (s *Service) Members(ctx context.Context, userID, orgID, after string, limit int) ([]store.Member, error) {
-	if _, err := s.require(ctx, orgID, userID, PermMembersRead); err != nil {
+func (s *Service) Members(ctx context.Context, caller Caller, orgID, after string, limit int) ([]store.Member, error) {
+	if _, err := s.require(ctx, orgID, caller, PermMembersRead); err != nil {
 		return nil, err
 	}
 	return s.Store.ListMembers(ctx, orgID, after, limit)
@@ -50,8 +50,8 @@ func (s *Service) checkRoles(ctx context.Context, q store.Queries, orgID string,
 // SetRoles replaces a member's roles. The caller needs members:update, must hold
 // everything both the old and the new roles grant (no escalation, no acting on someone
 // more powerful), and cannot demote the last owner.
-func (s *Service) SetRoles(ctx context.Context, callerID, orgID, userID string, roles []string) (*store.Member, error) {
-	if _, err := s.require(ctx, orgID, callerID, PermMembersUpdate); err != nil {
+func (s *Service) SetRoles(ctx context.Context, caller Caller, orgID, userID string, roles []string) (*store.Member, error) {
+	if _, err := s.require(ctx, orgID, caller, PermMembersUpdate); err != nil {
 		return nil, err
 	}
 	var out *store.Member
@@ -59,11 +59,11 @@ func (s *Service) SetRoles(ctx context.Context, callerID, orgID, userID string, 
 		if err := s.lock(ctx, q, orgID); err != nil {
 			return err
 		}
-		caller, err := s.requireTx(ctx, q, orgID, callerID, PermMembersUpdate)
+		actor, err := s.requireTx(ctx, q, orgID, caller, PermMembersUpdate)
 		if err != nil {
 			return err
 		}
-		target, err := s.requireTx(ctx, q, orgID, userID, "")
+		target, err := s.member(ctx, q, orgID, userID)
 		if err != nil {
 			return err
 		}
@@ -71,7 +71,7 @@ func (s *Service) SetRoles(ctx context.Context, callerID, orgID, userID string, 
 		if err != nil {
 			return err
 		}
-		if !caller.set.Covers(grant) || !caller.set.Covers(target.set) {
+		if !actor.set.Covers(grant) || !actor.set.Covers(target.set) {
 			return ErrForbidden
 		}
 		if slices.Contains(target.member.Roles, RoleOwner) && !slices.Contains(roles, RoleOwner) {
@@ -84,7 +84,7 @@ func (s *Service) SetRoles(ctx context.Context, callerID, orgID, userID string, 
 		}
 		out = target.member
 		out.Roles = roles
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberRolesChanged, ActorID: callerID, OrgID: orgID, TargetType: "user",
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberRolesChanged, ActorID: caller.UserID, OrgID: orgID, TargetType: "user",
 			TargetID: userID, Time: s.Now(), Details: map[string]any{"from": target.member.Roles, "to": roles}})
 	})
 	s.forget(orgID, userID)
@@ -104,27 +104,27 @@ func (s *Service) notLastOwner(ctx context.Context, q store.Queries, orgID strin
 
 // Remove takes a member out of the org. Anyone may leave; removing someone else needs
 // members:remove and holding everything they hold. The last owner can do neither.
-func (s *Service) Remove(ctx context.Context, callerID, orgID, userID string) error {
+func (s *Service) Remove(ctx context.Context, caller Caller, orgID, userID string) error {
 	perm := PermMembersRemove
-	if callerID == userID {
+	if caller.UserID == userID {
 		perm = "" // leaving
 	}
-	if _, err := s.require(ctx, orgID, callerID, perm); err != nil {
+	if _, err := s.require(ctx, orgID, caller, perm); err != nil {
 		return err
 	}
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		if err := s.lock(ctx, q, orgID); err != nil {
 			return err
 		}
-		caller, err := s.requireTx(ctx, q, orgID, callerID, perm)
+		actor, err := s.requireTx(ctx, q, orgID, caller, perm)
 		if err != nil {
 			return err
 		}
-		target, err := s.requireTx(ctx, q, orgID, userID, "")
+		target, err := s.member(ctx, q, orgID, userID)
 		if err != nil {
 			return err
 		}
-		if !caller.set.Covers(target.set) {
+		if !actor.set.Covers(target.set) {
 			return ErrForbidden
 		}
 		if slices.Contains(target.member.Roles, RoleOwner) {
@@ -135,8 +135,8 @@ func (s *Service) Remove(ctx context.Context, callerID, orgID, userID string) er
 		if err := q.RemoveMember(ctx, orgID, userID); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberRemoved, ActorID: callerID, OrgID: orgID, TargetType: "user",
-			TargetID: userID, Time: s.Now(), Details: map[string]any{"roles": target.member.Roles, "left": callerID == userID}})
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberRemoved, ActorID: caller.UserID, OrgID: orgID, TargetType: "user",
+			TargetID: userID, Time: s.Now(), Details: map[string]any{"roles": target.member.Roles, "left": caller.UserID == userID}})
 	})
 	s.forget(orgID, userID)
 	return err

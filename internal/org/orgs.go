@@ -64,8 +64,8 @@ func (s *Service) List(ctx context.Context, userID, after string, limit int) ([]
 }
 
 // Get returns an organization the caller may read.
-func (s *Service) Get(ctx context.Context, userID, orgID string) (*store.Org, error) {
-	if _, err := s.require(ctx, orgID, userID, PermOrgRead); err != nil {
+func (s *Service) Get(ctx context.Context, caller Caller, orgID string) (*store.Org, error) {
+	if _, err := s.require(ctx, orgID, caller, PermOrgRead); err != nil {
 		return nil, err
 	}
 	return s.orgByID(ctx, s.Store, orgID)
@@ -80,7 +80,10 @@ func (s *Service) orgByID(ctx context.Context, q store.Queries, orgID string) (*
 }
 
 // Update renames an organization or changes its slug.
-func (s *Service) Update(ctx context.Context, userID, orgID string, name, slug *string) (*store.Org, error) {
+func (s *Service) Update(ctx context.Context, caller Caller, orgID string, name, slug *string) (*store.Org, error) {
+	if _, err := s.require(ctx, orgID, caller, PermOrgUpdate); err != nil {
+		return nil, err
+	}
 	if name != nil {
 		if err := checkName(*name); err != nil {
 			return nil, err
@@ -91,15 +94,12 @@ func (s *Service) Update(ctx context.Context, userID, orgID string, name, slug *
 			return nil, err
 		}
 	}
-	if _, err := s.require(ctx, orgID, userID, PermOrgUpdate); err != nil {
-		return nil, err
-	}
 	var out *store.Org
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		if err := s.lock(ctx, q, orgID); err != nil {
 			return err
 		}
-		if _, err := s.requireTx(ctx, q, orgID, userID, PermOrgUpdate); err != nil {
+		if _, err := s.requireTx(ctx, q, orgID, caller, PermOrgUpdate); err != nil {
 			return err
 		}
 		o, err := s.orgByID(ctx, q, orgID)
@@ -121,7 +121,7 @@ func (s *Service) Update(ctx context.Context, userID, orgID string, name, slug *
 			return err
 		}
 		out = o
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgUpdated, ActorID: userID, OrgID: orgID, TargetType: "org", TargetID: orgID,
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgUpdated, ActorID: caller.UserID, OrgID: orgID, TargetType: "org", TargetID: orgID,
 			Time: o.UpdatedAt, Details: changed})
 	})
 	return out, err
@@ -129,29 +129,29 @@ func (s *Service) Update(ctx context.Context, userID, orgID string, name, slug *
 
 // Delete removes an organization with its memberships, invitations, roles and policy in
 // one transaction. Audit rows stay.
-func (s *Service) Delete(ctx context.Context, userID, orgID string) error {
-	if _, err := s.require(ctx, orgID, userID, PermOrgDelete); err != nil {
+func (s *Service) Delete(ctx context.Context, caller Caller, orgID string) error {
+	if _, err := s.require(ctx, orgID, caller, PermOrgDelete); err != nil {
 		return err
 	}
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		if err := s.lock(ctx, q, orgID); err != nil {
 			return err
 		}
-		if _, err := s.requireTx(ctx, q, orgID, userID, PermOrgDelete); err != nil {
+		if _, err := s.requireTx(ctx, q, orgID, caller, PermOrgDelete); err != nil {
 			return err
 		}
 		if err := q.DeleteOrg(ctx, orgID); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgDeleted, ActorID: userID, OrgID: orgID, TargetType: "org", TargetID: orgID, Time: s.Now()})
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgDeleted, ActorID: caller.UserID, OrgID: orgID, TargetType: "org", TargetID: orgID, Time: s.Now()})
 	})
 	s.forget(orgID, "")
 	return err
 }
 
 // GetPolicy returns the org's policy.
-func (s *Service) GetPolicy(ctx context.Context, userID, orgID string) (*Policy, error) {
-	o, err := s.Get(ctx, userID, orgID)
+func (s *Service) GetPolicy(ctx context.Context, caller Caller, orgID string) (*Policy, error) {
+	o, err := s.Get(ctx, caller, orgID)
 	if err != nil {
 		return nil, err
 	}
@@ -159,21 +159,21 @@ func (s *Service) GetPolicy(ctx context.Context, userID, orgID string) (*Policy,
 }
 
 // SetPolicy replaces the org's policy.
-func (s *Service) SetPolicy(ctx context.Context, userID, orgID string, p Policy) (*Policy, error) {
+func (s *Service) SetPolicy(ctx context.Context, caller Caller, orgID string, p Policy) (*Policy, error) {
+	if _, err := s.require(ctx, orgID, caller, PermPolicyManage); err != nil {
+		return nil, err
+	}
 	switch {
 	case p.SessionTTLSeconds < 0 || (p.SessionTTLSeconds > 0 && p.SessionTTLSeconds < 300) || p.SessionTTLSeconds > 90*24*3600:
 		return nil, &FieldError{"session_ttl_seconds", "must be 0 (no limit) or from 300 to 7776000"}
 	case p.PasswordMinLength < 0 || (p.PasswordMinLength > 0 && p.PasswordMinLength < 8) || p.PasswordMinLength > 128:
 		return nil, &FieldError{"password_min_length", "must be 0 (the instance default) or from 8 to 128"}
 	}
-	if _, err := s.require(ctx, orgID, userID, PermPolicyManage); err != nil {
-		return nil, err
-	}
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		if err := s.lock(ctx, q, orgID); err != nil {
 			return err
 		}
-		if _, err := s.requireTx(ctx, q, orgID, userID, PermPolicyManage); err != nil {
+		if _, err := s.requireTx(ctx, q, orgID, caller, PermPolicyManage); err != nil {
 			return err
 		}
 		o, err := s.orgByID(ctx, q, orgID)
@@ -184,20 +184,22 @@ func (s *Service) SetPolicy(ctx context.Context, userID, orgID string, p Policy)
 		if err := q.UpdateOrg(ctx, o); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgPolicyChanged, ActorID: userID, OrgID: orgID, TargetType: "org", TargetID: orgID,
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgPolicyChanged, ActorID: caller.UserID, OrgID: orgID, TargetType: "org", TargetID: orgID,
 			Time: o.UpdatedAt, Details: map[string]any{"require_mfa": p.RequireMFA, "session_ttl_seconds": p.SessionTTLSeconds,
 				"password_min_length": p.PasswordMinLength}})
 	})
+	s.forget(orgID, "") // cached access carries the MFA policy
 	if err != nil {
 		return nil, err
 	}
 	return &p, nil
 }
 
-// Check answers whether user holds permission in the org (the caller needs members:read).
-// A user who is not a member holds nothing.
-func (s *Service) Check(ctx context.Context, callerID, orgID, userID, permission string) (bool, error) {
-	if _, err := s.require(ctx, orgID, callerID, PermMembersRead); err != nil {
+// Check answers whether user holds permission in the org. The caller needs members:read
+// and, like on every endpoint of the org, must meet its MFA policy; the user asked about
+// is answered for whatever their sessions. A user who is not a member holds nothing.
+func (s *Service) Check(ctx context.Context, caller Caller, orgID, userID, permission string) (bool, error) {
+	if _, err := s.require(ctx, orgID, caller, PermMembersRead); err != nil {
 		return false, err
 	}
 	c, err := s.access(ctx, orgID, userID)
@@ -208,8 +210,8 @@ func (s *Service) Check(ctx context.Context, callerID, orgID, userID, permission
 }
 
 // Audit lists the org's audit events (the caller needs audit:read).
-func (s *Service) Audit(ctx context.Context, userID, orgID string, beforeSeq int64, limit int) ([]store.AuditEvent, error) {
-	if _, err := s.require(ctx, orgID, userID, PermAuditRead); err != nil {
+func (s *Service) Audit(ctx context.Context, caller Caller, orgID string, beforeSeq int64, limit int) ([]store.AuditEvent, error) {
+	if _, err := s.require(ctx, orgID, caller, PermAuditRead); err != nil {
 		return nil, err
 	}
 	return s.Store.ListAudit(ctx, store.AuditFilter{OrgID: orgID, BeforeSeq: beforeSeq, Limit: limit})

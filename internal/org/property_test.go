@@ -153,7 +153,7 @@ func TestMembershipInvariantsProperty(t *testing.T) {
 						a, target, roles := actor(t), rapid.SampledFrom(w.users).Draw(t, "target"), drawRoles(t)
 						members, custom := w.snapshot(t)
 						u, _ := db.UserByID(ctx, target)
-						inv, err := svc.Invite(ctx, a, w.orgID, u.Email, roles)
+						inv, err := svc.Invite(ctx, org.Caller{UserID: a}, w.orgID, u.Email, roles)
 						if err != nil {
 							return
 						}
@@ -183,7 +183,7 @@ func TestMembershipInvariantsProperty(t *testing.T) {
 					"set roles": func(t *rapid.T) {
 						a, target, roles := actor(t), rapid.SampledFrom(w.users).Draw(t, "target"), drawRoles(t)
 						members, custom := w.snapshot(t)
-						_, err := svc.SetRoles(ctx, a, w.orgID, target, roles)
+						_, err := svc.SetRoles(ctx, org.Caller{UserID: a}, w.orgID, target, roles)
 						if err != nil {
 							return
 						}
@@ -198,7 +198,7 @@ func TestMembershipInvariantsProperty(t *testing.T) {
 					"remove": func(t *rapid.T) {
 						a, target := actor(t), rapid.SampledFrom(w.users).Draw(t, "target")
 						members, custom := w.snapshot(t)
-						err := svc.Remove(ctx, a, w.orgID, target)
+						err := svc.Remove(ctx, org.Caller{UserID: a}, w.orgID, target)
 						if err != nil {
 							return
 						}
@@ -215,7 +215,7 @@ func TestMembershipInvariantsProperty(t *testing.T) {
 						name := rapid.SampledFrom([]string{"r1", "r2"}).Draw(t, "name")
 						perms := rapid.SliceOfNDistinct(rapid.SampledFrom(universe), 0, 3, rapid.ID[string]).Draw(t, "perms")
 						members, custom := w.snapshot(t)
-						if _, err := svc.PutRole(ctx, a, w.orgID, name, perms); err != nil {
+						if _, err := svc.PutRole(ctx, org.Caller{UserID: a}, w.orgID, name, perms); err != nil {
 							return
 						}
 						grant := held([]string{name}, map[string][]string{name: perms})
@@ -230,7 +230,7 @@ func TestMembershipInvariantsProperty(t *testing.T) {
 						a := actor(t)
 						name := rapid.SampledFrom([]string{"r1", "r2"}).Draw(t, "name")
 						members, custom := w.snapshot(t)
-						if err := svc.DeleteRole(ctx, a, w.orgID, name); err != nil {
+						if err := svc.DeleteRole(ctx, org.Caller{UserID: a}, w.orgID, name); err != nil {
 							return
 						}
 						if !permitted(a, "roles:manage", held([]string{name}, custom), false, members, custom) {
@@ -261,7 +261,7 @@ func TestMembershipInvariantsProperty(t *testing.T) {
 								if checker == "" {
 									break
 								}
-								got, err := svc.Check(ctx, checker, w.orgID, u, p)
+								got, err := svc.Check(ctx, org.Caller{UserID: checker}, w.orgID, u, p)
 								if err != nil {
 									t.Fatalf("Check: %v", err)
 								}
@@ -270,10 +270,10 @@ func TestMembershipInvariantsProperty(t *testing.T) {
 								}
 							}
 							if _, member := members[u]; !member {
-								if _, err := svc.Get(ctx, u, w.orgID); !errors.Is(err, org.ErrNotFound) {
+								if _, err := svc.Get(ctx, org.Caller{UserID: u}, w.orgID); !errors.Is(err, org.ErrNotFound) {
 									t.Fatalf("a non-member reads the org: %v", err)
 								}
-								if _, err := svc.Members(ctx, u, w.orgID, "", 10); !errors.Is(err, org.ErrNotFound) {
+								if _, err := svc.Members(ctx, org.Caller{UserID: u}, w.orgID, "", 10); !errors.Is(err, org.ErrNotFound) {
 									t.Fatalf("a non-member lists members: %v", err)
 								}
 							}

@@ -28,8 +28,8 @@ func builtinRoleInfo() []RoleInfo {
 }
 
 // Roles lists built-in and custom roles (the caller needs roles:read).
-func (s *Service) Roles(ctx context.Context, userID, orgID string) ([]RoleInfo, error) {
-	if _, err := s.require(ctx, orgID, userID, PermRolesRead); err != nil {
+func (s *Service) Roles(ctx context.Context, caller Caller, orgID string) ([]RoleInfo, error) {
+	if _, err := s.require(ctx, orgID, caller, PermRolesRead); err != nil {
 		return nil, err
 	}
 	custom, err := s.Store.ListRoles(ctx, orgID)
@@ -45,11 +45,11 @@ func (s *Service) Roles(ctx context.Context, userID, orgID string) ([]RoleInfo, 
 
 // PutRole defines or redefines a custom role. The caller needs roles:manage and must hold
 // every permission the role bundles.
-func (s *Service) PutRole(ctx context.Context, userID, orgID, name string, perms []string) (*RoleInfo, error) {
+func (s *Service) PutRole(ctx context.Context, caller Caller, orgID, name string, perms []string) (*RoleInfo, error) {
+	if _, err := s.require(ctx, orgID, caller, PermRolesManage); err != nil {
+		return nil, err
+	}
 	if IsBuiltinRole(name) {
-		if _, err := s.require(ctx, orgID, userID, PermRolesManage); err != nil {
-			return nil, err
-		}
 		return nil, ErrBuiltinRole
 	}
 	if !ValidRoleName(name) {
@@ -70,24 +70,21 @@ func (s *Service) PutRole(ctx context.Context, userID, orgID, name string, perms
 		return nil, &FieldError{"permissions", "must have at most 100 permissions"}
 	}
 	sort.Strings(clean)
-	if _, err := s.require(ctx, orgID, userID, PermRolesManage); err != nil {
-		return nil, err
-	}
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		if err := s.lock(ctx, q, orgID); err != nil {
 			return err
 		}
-		caller, err := s.requireTx(ctx, q, orgID, userID, PermRolesManage)
+		actor, err := s.requireTx(ctx, q, orgID, caller, PermRolesManage)
 		if err != nil {
 			return err
 		}
-		if !caller.set.Covers(resolve([]string{name}, map[string][]string{name: clean})) {
+		if !actor.set.Covers(resolve([]string{name}, map[string][]string{name: clean})) {
 			return ErrForbidden
 		}
 		// Redefining a role that members hold changes what they hold: the caller must also
 		// cover what the role granted before.
 		if old, err := q.RoleByName(ctx, orgID, name); err == nil {
-			if !caller.set.Covers(resolve([]string{name}, map[string][]string{name: old.Permissions})) {
+			if !actor.set.Covers(resolve([]string{name}, map[string][]string{name: old.Permissions})) {
 				return ErrForbidden
 			}
 		} else if !errors.Is(err, store.ErrNotFound) {
@@ -97,7 +94,7 @@ func (s *Service) PutRole(ctx context.Context, userID, orgID, name string, perms
 		if err := q.PutRole(ctx, &store.Role{OrgID: orgID, Name: name, Permissions: clean, CreatedAt: now, UpdatedAt: now}); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgRoleDefined, ActorID: userID, OrgID: orgID, TargetType: "role", TargetID: name,
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgRoleDefined, ActorID: caller.UserID, OrgID: orgID, TargetType: "role", TargetID: name,
 			Time: now, Details: map[string]any{"permissions": clean}})
 	})
 	s.forget(orgID, "")
@@ -109,8 +106,8 @@ func (s *Service) PutRole(ctx context.Context, userID, orgID, name string, perms
 
 // DeleteRole removes a custom role nobody holds (ErrRoleInUse while members hold it).
 // Pending invitations naming it grant it no more when accepted.
-func (s *Service) DeleteRole(ctx context.Context, userID, orgID, name string) error {
-	if _, err := s.require(ctx, orgID, userID, PermRolesManage); err != nil {
+func (s *Service) DeleteRole(ctx context.Context, caller Caller, orgID, name string) error {
+	if _, err := s.require(ctx, orgID, caller, PermRolesManage); err != nil {
 		return err
 	}
 	if IsBuiltinRole(name) {
@@ -120,7 +117,7 @@ func (s *Service) DeleteRole(ctx context.Context, userID, orgID, name string) er
 		if err := s.lock(ctx, q, orgID); err != nil {
 			return err
 		}
-		caller, err := s.requireTx(ctx, q, orgID, userID, PermRolesManage)
+		actor, err := s.requireTx(ctx, q, orgID, caller, PermRolesManage)
 		if err != nil {
 			return err
 		}
@@ -131,7 +128,7 @@ func (s *Service) DeleteRole(ctx context.Context, userID, orgID, name string) er
 		if err != nil {
 			return err
 		}
-		if !caller.set.Covers(resolve([]string{name}, map[string][]string{name: old.Permissions})) {
+		if !actor.set.Covers(resolve([]string{name}, map[string][]string{name: old.Permissions})) {
 			return ErrForbidden
 		}
 		// Deleting a role members hold would take power from them without a word: they
@@ -144,7 +141,7 @@ func (s *Service) DeleteRole(ctx context.Context, userID, orgID, name string) er
 		if err := q.DeleteRole(ctx, orgID, name); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgRoleDeleted, ActorID: userID, OrgID: orgID, TargetType: "role", TargetID: name, Time: s.Now()})
+		return audit.Record(ctx, q, audit.Event{Action: audit.OrgRoleDeleted, ActorID: caller.UserID, OrgID: orgID, TargetType: "role", TargetID: name, Time: s.Now()})
 	})
 	s.forget(orgID, "")
 	return err

@@ -3,10 +3,12 @@ package org
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -30,7 +32,23 @@ var (
 	ErrInvalidInvitation = errors.New("org: invalid invitation")
 	// ErrEmailMismatch: the invitation was sent to another (or an unverified) address.
 	ErrEmailMismatch = errors.New("org: invitation is for another email address")
+	// ErrMFAEnrollmentRequired: the org requires a second factor and the caller, a
+	// member, has none (the same error as refusing to scope a session).
+	ErrMFAEnrollmentRequired = session.ErrMFAEnrollmentRequired
+	// ErrMFARequired: the org requires a second factor and the caller's session was
+	// signed in without theirs.
+	ErrMFARequired = session.ErrMFARequired
 )
+
+// Caller is who calls an operation on an organization: the user, and the amr of their
+// access token, which holds "mfa" when the session was signed in with a second factor.
+type Caller struct {
+	UserID string
+	AMR    []string
+}
+
+// WithMFA reports whether the caller's session was signed in with a second factor.
+func (c Caller) WithMFA() bool { return slices.Contains(c.AMR, "mfa") }
 
 // FieldError is an invalid input field.
 type FieldError struct{ Field, Message string }
@@ -58,10 +76,11 @@ type Service struct {
 type memberKey struct{ org, user string }
 
 type cached struct {
-	member *store.Member // nil: not a member
-	set    Set
-	known  []string // app permissions defined by the org's custom roles
-	at     time.Time
+	member     *store.Member // nil: not a member
+	set        Set
+	known      []string // app permissions defined by the org's custom roles
+	requireMFA bool     // the org's policy requires a second factor
+	at         time.Time
 }
 
 // access resolves the caller's membership and permissions in the org, through the cache.
@@ -98,9 +117,16 @@ func (s *Service) access(ctx context.Context, orgID, userID string) (cached, err
 	return c, nil
 }
 
-// load reads a membership and the org's custom roles through q.
+// load reads a membership, the org's custom roles and its MFA policy through q.
 func (s *Service) load(ctx context.Context, q store.Queries, orgID, userID string) (cached, error) {
 	m, err := q.MemberOf(ctx, orgID, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return cached{}, nil
+	}
+	if err != nil {
+		return cached{}, err
+	}
+	o, err := q.OrgByID(ctx, orgID)
 	if errors.Is(err, store.ErrNotFound) {
 		return cached{}, nil
 	}
@@ -117,7 +143,7 @@ func (s *Service) load(ctx context.Context, q store.Queries, orgID, userID strin
 		custom[r.Name] = r.Permissions
 		known = append(known, r.Permissions...)
 	}
-	return cached{member: m, set: resolve(m.Roles, custom), known: known}, nil
+	return cached{member: m, set: resolve(m.Roles, custom), known: known, requireMFA: o.RequireMFA}, nil
 }
 
 // forget drops cached permissions of one member, or of the whole org when userID is "".
@@ -131,24 +157,62 @@ func (s *Service) forget(orgID, userID string) {
 	}
 }
 
-// require returns the caller's access if they are a member holding perm: ErrNotFound for
-// a non-member, ErrForbidden for a member without the permission.
-func (s *Service) require(ctx context.Context, orgID, userID, perm string) (cached, error) {
-	c, err := s.access(ctx, orgID, userID)
+// Enter admits the caller to the org at all: a member (ErrNotFound otherwise) who meets
+// its MFA policy. The API calls it before reading a request's input, so that a
+// non-member gets not-found whatever they send.
+func (s *Service) Enter(ctx context.Context, caller Caller, orgID string) error {
+	_, err := s.require(ctx, orgID, caller, "")
+	return err
+}
+
+// require returns the caller's access if they are admitted to the org (see admit) and
+// hold perm (when not empty).
+func (s *Service) require(ctx context.Context, orgID string, caller Caller, perm string) (cached, error) {
+	c, err := s.access(ctx, orgID, caller.UserID)
 	if err != nil {
 		return cached{}, err
 	}
-	return c, c.permits(perm)
+	return c, s.admit(ctx, s.Store, c, caller, perm)
 }
 
 // requireTx is require without the cache, inside a transaction that changes membership
 // or roles: decisions that grant or take away power are made on current data.
-func (s *Service) requireTx(ctx context.Context, q store.Queries, orgID, userID, perm string) (cached, error) {
+func (s *Service) requireTx(ctx context.Context, q store.Queries, orgID string, caller Caller, perm string) (cached, error) {
+	c, err := s.load(ctx, q, orgID, caller.UserID)
+	if err != nil {
+		return cached{}, err
+	}
+	return c, s.admit(ctx, q, c, caller, perm)
+}
+
+// admit decides, in this order: a non-member gets ErrNotFound; a member of an org that
+// requires a second factor, calling without one, gets ErrMFAEnrollmentRequired (none
+// enrolled) or ErrMFARequired; a member lacking perm gets ErrForbidden.
+func (s *Service) admit(ctx context.Context, q store.Queries, c cached, caller Caller, perm string) error {
+	if c.member == nil {
+		return ErrNotFound
+	}
+	if c.requireMFA && !caller.WithMFA() {
+		u, err := q.UserByID(ctx, caller.UserID)
+		if err != nil {
+			return err
+		}
+		if !u.MFAEnabled {
+			return ErrMFAEnrollmentRequired
+		}
+		return ErrMFARequired
+	}
+	return c.permits(perm)
+}
+
+// member reads another user's membership (the target of an operation) on current data:
+// ErrNotFound when they are not a member.
+func (s *Service) member(ctx context.Context, q store.Queries, orgID, userID string) (cached, error) {
 	c, err := s.load(ctx, q, orgID, userID)
 	if err != nil {
 		return cached{}, err
 	}
-	return c, c.permits(perm)
+	return c, c.permits("")
 }
 
 // permits checks membership and, when perm is not empty, the permission.
