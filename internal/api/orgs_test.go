@@ -175,6 +175,10 @@ func TestOrganizationLifecycle(t *testing.T) {
 		e.c.Do(t, "DELETE", "/v1/orgs/"+orgID+"/invitations/"+inv.Str("id"), nil, owner.tok.Access).Expect(t, 204)
 		e.c.Do(t, "POST", "/v1/invitations/accept", map[string]any{"token": carolTok}, carol.tok.Access).Expect(t, 400, "invalid_token")
 
+		// A policy change and a role deleted, for the audit.
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/policy", map[string]any{"require_mfa": false, "session_ttl_seconds": 0, "password_min_length": 12}, owner.tok.Access).Expect(t, 200)
+		e.c.Do(t, "DELETE", "/v1/orgs/"+orgID+"/roles/billing", nil, owner.tok.Access).Expect(t, 204)
+
 		// Org audit.
 		aud := e.c.Do(t, "GET", "/v1/orgs/"+orgID+"/audit?limit=200", nil, owner.tok.Access).Expect(t, 200)
 		var acts []string
@@ -182,7 +186,7 @@ func TestOrganizationLifecycle(t *testing.T) {
 			acts = append(acts, it.(map[string]any)["action"].(string))
 		}
 		for _, want := range []string{"org.created", "org.updated", "org.member.invited", "org.member.joined", "org.role.defined",
-			"org.member.roles_changed", "org.member.removed", "org.invitation.revoked"} {
+			"org.member.roles_changed", "org.member.removed", "org.invitation.revoked", "org.policy.changed", "org.role.deleted"} {
 			if !slices.Contains(acts, want) {
 				t.Errorf("org audit lacks %s: %v", want, acts)
 			}
@@ -196,6 +200,9 @@ func TestOrganizationLifecycle(t *testing.T) {
 		}
 		if evs, _ := e.srv.App.Store().ListAudit(t.Context(), storeFilterAction("org.created")); len(evs) == 0 {
 			t.Fatal("audit rows went with the org")
+		}
+		if evs, _ := e.srv.App.Store().ListAudit(t.Context(), store.AuditFilter{OrgID: orgID, Action: "org.deleted", Limit: 10}); len(evs) != 1 || evs[0].ActorID != owner.id {
+			t.Fatalf("org.deleted events: %+v", evs)
 		}
 	})
 }
@@ -645,10 +652,17 @@ func TestDeleteRoleHeldByMembers(t *testing.T) {
 	})
 }
 
-// invite sends an invitation from inviter and returns the emailed token.
+// invite sends an invitation from inviter and returns the emailed token (of this
+// invitation, not of an earlier one to the same address).
 func (e *env) invite(t *testing.T, inviter orgUser, orgID string, u orgUser, roles ...string) string {
 	t.Helper()
+	before := e.mail.Count(u.email)
 	e.c.Do(t, "POST", "/v1/orgs/"+orgID+"/invitations", map[string]any{"email": u.email, "roles": roles}, inviter.tok.Access).Expect(t, 201)
+	for deadline := time.Now().Add(15 * time.Second); e.mail.Count(u.email) == before; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no invitation email to %s", u.email)
+		}
+	}
 	return e.mail.WaitFor(t, u.email, "invited you").Token()
 }
 
@@ -809,5 +823,100 @@ func TestOrgRequireMFAOnEveryEndpoint(t *testing.T) {
 		// Off again: the password-only sessions are members like any other.
 		e.c.Do(t, "GET", base+"/members", nil, admin.tok.Access).Expect(t, 200)
 		e.c.Do(t, "GET", base+"/members", nil, owner.tok.Access).Expect(t, 200)
+	})
+}
+
+// PATCH changes the slug, and refuses one another organization has.
+func TestOrgSlugChange(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newEnv(t, db(t))
+		owner := e.verifiedUser(t, "sowner")
+		suffix := owner.id[len(owner.id)-8:]
+		orgID := e.createOrg(t, owner, "slug-a-"+suffix)
+		e.createOrg(t, owner, "slug-b-"+suffix)
+		e.c.Do(t, "PATCH", "/v1/orgs/"+orgID, map[string]any{"slug": "slug-b-" + suffix}, owner.tok.Access).Expect(t, 409, "conflict")
+		if g := e.c.Do(t, "GET", "/v1/orgs/"+orgID, nil, owner.tok.Access).Expect(t, 200); g.Str("slug") != "slug-a-"+suffix {
+			t.Fatalf("a refused slug change took effect: %s", g.Raw)
+		}
+		p := e.c.Do(t, "PATCH", "/v1/orgs/"+orgID, map[string]any{"slug": "slug-c-" + suffix}, owner.tok.Access).Expect(t, 200)
+		if p.Str("slug") != "slug-c-"+suffix || p.Str("name") != "Org slug-a-"+suffix {
+			t.Fatalf("PATCH slug = %s", p.Raw)
+		}
+		if g := e.c.Do(t, "GET", "/v1/orgs/"+orgID, nil, owner.tok.Access).Expect(t, 200); g.Str("slug") != "slug-c-"+suffix {
+			t.Fatalf("after the change: %s", g.Raw)
+		}
+		// The old slug is free again.
+		e.createOrg(t, owner, "slug-a-"+suffix)
+	})
+}
+
+// Members lacking the permission of a row get 403 (and change nothing); a custom role
+// grants what it lists, audit:read included; a member cannot accept a second invitation
+// to the same org (409).
+func TestOrgPermissionRows(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newEnv(t, db(t))
+		owner := e.verifiedUser(t, "prowner")
+		orgID := e.createOrg(t, owner, "rows-"+owner.id[len(owner.id)-8:])
+		base := "/v1/orgs/" + orgID
+		member := e.verifiedUser(t, "prmember")
+		e.join(t, owner, orgID, member, "member")
+		e.c.Do(t, "PUT", base+"/roles/apponly", map[string]any{"permissions": []string{"app:x"}}, owner.tok.Access).Expect(t, 200)
+		e.c.Do(t, "PUT", base+"/roles/auditor", map[string]any{"permissions": []string{"audit:read"}}, owner.tok.Access).Expect(t, 200)
+		apponly := e.verifiedUser(t, "prapponly") // holds app:x, not even org:read
+		e.join(t, owner, orgID, apponly, "apponly")
+		auditor := e.verifiedUser(t, "prauditor")
+		e.join(t, owner, orgID, auditor, "member", "auditor")
+		inv := e.c.Do(t, "POST", base+"/invitations", map[string]any{"email": uniqueEmail("pending"), "roles": []string{"member"}}, owner.tok.Access).Expect(t, 201)
+
+		for _, c := range []struct {
+			who          orgUser
+			method, path string
+			body         any
+		}{
+			{member, "PUT", base + "/policy", map[string]any{"require_mfa": true, "session_ttl_seconds": 0, "password_min_length": 0}},
+			{apponly, "GET", base + "/policy", nil},
+			{member, "POST", base + "/invitations", map[string]any{"email": uniqueEmail("z"), "roles": []string{"member"}}},
+			{member, "GET", base + "/invitations", nil},
+			{member, "DELETE", base + "/invitations/" + inv.Str("id"), nil},
+			{member, "DELETE", base + "/members/" + auditor.id, nil},
+			{apponly, "POST", base + "/authz/check", map[string]any{"user_id": member.id, "permission": "org:read"}},
+			{apponly, "GET", base + "/members", nil},
+			{apponly, "GET", base, nil},
+			{member, "GET", base + "/audit", nil},
+		} {
+			r := e.c.Do(t, c.method, c.path, c.body, c.who.tok.Access)
+			if r.Status != 403 || r.Code() != "forbidden" {
+				t.Errorf("%s %s by %s: %d %s", c.method, c.path, c.who.email, r.Status, r.Raw)
+			}
+		}
+		// Nothing changed.
+		if pol := e.c.Do(t, "GET", base+"/policy", nil, owner.tok.Access).Expect(t, 200); pol.Body["require_mfa"] != false {
+			t.Fatalf("policy = %s", pol.Raw)
+		}
+		pending := e.c.Do(t, "GET", base+"/invitations", nil, owner.tok.Access).Expect(t, 200).Body["items"].([]any)
+		if len(pending) != 1 || pending[0].(map[string]any)["id"] != inv.Str("id") {
+			t.Fatalf("pending invitations = %v", pending)
+		}
+		if got := e.memberRoles(t, orgID, owner, auditor.id); !slices.Equal(got, []string{"member", "auditor"}) {
+			t.Fatalf("auditor holds %v", got)
+		}
+
+		// audit:read through a custom role.
+		aud := e.c.Do(t, "GET", base+"/audit?limit=200", nil, auditor.tok.Access).Expect(t, 200)
+		if len(aud.Body["items"].([]any)) == 0 {
+			t.Fatal("the auditor sees no events")
+		}
+		// The apponly member holds app:x, which authz/check confirms to someone allowed to ask.
+		if r := e.c.Do(t, "POST", base+"/authz/check", map[string]any{"user_id": apponly.id, "permission": "app:x"}, member.tok.Access).Expect(t, 200); r.Body["allowed"] != true {
+			t.Fatalf("authz/check = %s", r.Raw)
+		}
+
+		// A member accepting another invitation to the same org.
+		second := e.invite(t, owner, orgID, member, "admin")
+		e.c.Do(t, "POST", "/v1/invitations/accept", map[string]any{"token": second}, member.tok.Access).Expect(t, 409, "conflict")
+		if got := e.memberRoles(t, orgID, owner, member.id); !slices.Equal(got, []string{"member"}) {
+			t.Fatalf("after a refused second acceptance the member holds %v", got)
+		}
 	})
 }
