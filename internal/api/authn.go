@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/problem"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/token"
@@ -12,10 +14,14 @@ import (
 
 // Principal is the authenticated caller of a bearer request.
 type Principal struct {
-	UserID    string
-	SessionID string
-	Claims    *token.Claims
+	UserID     string
+	SessionID  string
+	Claims     *token.Claims
+	SignedInAt time.Time // when the session began: the sign-in itself, not a refresh
 }
+
+// proof is what second-factor changes check of the caller's sign-in.
+func (p *Principal) proof() mfa.Proof { return mfa.Proof{AMR: p.Claims.AMR, SignedInAt: p.SignedInAt} }
 
 // Authenticator checks bearer tokens: signature and claims, then that the session is live.
 type Authenticator struct {
@@ -43,13 +49,14 @@ func (a *Authenticator) principal(w http.ResponseWriter, r *http.Request) (*Prin
 	if err != nil {
 		return nil, unauthorized(w, "The access token is invalid or expired.")
 	}
-	if _, err := a.Sessions.Check(r.Context(), claims.SessionID, claims.Subject); err != nil {
+	sess, err := a.Sessions.Check(r.Context(), claims.SessionID, claims.Subject)
+	if err != nil {
 		if errors.Is(err, session.ErrNotFound) {
 			return nil, unauthorized(w, "The session has ended.")
 		}
 		return nil, err
 	}
-	return &Principal{UserID: claims.Subject, SessionID: claims.SessionID, Claims: claims}, nil
+	return &Principal{UserID: claims.Subject, SessionID: claims.SessionID, Claims: claims, SignedInAt: sess.CreatedAt}, nil
 }
 
 // AuthedFunc is a handler for an authenticated caller.

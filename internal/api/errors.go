@@ -62,6 +62,8 @@ func domainError(err error) error {
 		return problem.InvalidCode()
 	case errors.Is(err, mfa.ErrConflict):
 		return problem.Conflict("The second factor is not in a state that allows this (already on, or not set up).")
+	case errors.Is(err, mfa.ErrReauthRequired):
+		return problem.Forbidden("Changing second factors needs a recent sign-in: sign in again, then retry.")
 	case errors.Is(err, mfa.ErrStepUpRequired):
 		return problem.Forbidden("Changing second factors needs a session signed in with one: sign in again with your second factor.")
 	case errors.Is(err, mfa.ErrEmailNotVerified):

@@ -29,7 +29,7 @@ func (h *SecondFactors) status(w http.ResponseWriter, r *http.Request, p *Princi
 }
 
 func (h *SecondFactors) totpEnroll(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	e, err := h.MFA.EnrollTOTP(r.Context(), p.UserID, p.Claims.AMR)
+	e, err := h.MFA.EnrollTOTP(r.Context(), p.UserID, p.proof())
 	if err != nil {
 		return domainError(err)
 	}
@@ -60,7 +60,7 @@ func (h *SecondFactors) totpDisable(w http.ResponseWriter, r *http.Request, p *P
 }
 
 func (h *SecondFactors) backupCodes(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	codes, err := h.MFA.RegenerateBackupCodes(r.Context(), p.UserID, p.Claims.AMR)
+	codes, err := h.MFA.RegenerateBackupCodes(r.Context(), p.UserID, p.proof())
 	if err != nil {
 		return domainError(err)
 	}
@@ -68,7 +68,7 @@ func (h *SecondFactors) backupCodes(w http.ResponseWriter, r *http.Request, p *P
 }
 
 func (h *SecondFactors) emailEnable(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	if err := h.MFA.EnableEmail(r.Context(), p.UserID, p.SessionID, p.Claims.AMR); err != nil {
+	if err := h.MFA.EnableEmail(r.Context(), p.UserID, p.SessionID, p.proof()); err != nil {
 		return domainError(err)
 	}
 	return noContent(w)
@@ -82,7 +82,7 @@ func (h *SecondFactors) smsEnroll(w http.ResponseWriter, r *http.Request, p *Pri
 	if !e164.MatchString(req.Phone) {
 		return problem.Validation(problem.FieldError{Field: "phone", Message: "must be an E.164 number such as +14155550123"})
 	}
-	if err := h.MFA.StartSMS(r.Context(), p.UserID, p.Claims.AMR, req.Phone); err != nil {
+	if err := h.MFA.StartSMS(r.Context(), p.UserID, p.proof(), req.Phone); err != nil {
 		return domainError(err)
 	}
 	w.WriteHeader(http.StatusAccepted)
@@ -112,7 +112,7 @@ func (h *SecondFactors) registerBegin(w http.ResponseWriter, r *http.Request, p 
 	if err := f.err(); err != nil {
 		return err
 	}
-	c, err := h.MFA.BeginRegistration(r.Context(), p.UserID, p.Claims.AMR, req.Name)
+	c, err := h.MFA.BeginRegistration(r.Context(), p.UserID, p.proof(), req.Name)
 	if err != nil {
 		return domainError(err)
 	}
@@ -136,7 +136,7 @@ func (h *SecondFactors) deleteCredential(w http.ResponseWriter, r *http.Request,
 	if !validID(id) {
 		return problem.NotFound()
 	}
-	if err := h.MFA.DeleteCredential(r.Context(), p.UserID, p.SessionID, p.Claims.AMR, id); err != nil {
+	if err := h.MFA.DeleteCredential(r.Context(), p.UserID, p.SessionID, p.proof(), id); err != nil {
 		return domainError(err)
 	}
 	return noContent(w)

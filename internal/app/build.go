@@ -90,7 +90,8 @@ func (a *App) build(ctx context.Context) error {
 	}
 	factors, err := mfa.New(&mfa.Service{Store: a.db, Box: box, Sessions: sessions, Composer: composer, Outbox: sender,
 		Limiter: limiter, WebAuthn: wa, Product: cfg.ProductName, Now: a.now,
-		SMSEnabled: cfg.SMSWebhookURL != "" || !cfg.IsProduction(), RequireVerifiedEmail: cfg.RequireVerifiedEmail}, mk)
+		SMSEnabled: cfg.SMSWebhookURL != "" || !cfg.IsProduction(), RequireVerifiedEmail: cfg.RequireVerifiedEmail,
+		ReauthMaxAge: cfg.ReauthMaxAge}, mk)
 	if err != nil {
 		return err
 	}

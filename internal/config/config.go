@@ -47,6 +47,7 @@ type Config struct {
 	SigningAlg      string
 	KeyRotation     time.Duration
 	SessionCacheTTL time.Duration
+	ReauthMaxAge    time.Duration
 
 	WebAuthnRPID    string
 	WebAuthnOrigins []string

@@ -60,7 +60,7 @@ func (s *Service) newBackupCodes(ctx context.Context, q store.Queries, u *store.
 
 // RegenerateBackupCodes replaces the user's backup codes. It needs MFA on and a session
 // that used a second factor.
-func (s *Service) RegenerateBackupCodes(ctx context.Context, userID string, amr []string) ([]string, error) {
+func (s *Service) RegenerateBackupCodes(ctx context.Context, userID string, proof Proof) ([]string, error) {
 	var codes []string
 	err := s.inTx(ctx, func(q store.Queries) error {
 		u, err := user(ctx, q, userID)
@@ -70,7 +70,7 @@ func (s *Service) RegenerateBackupCodes(ctx context.Context, userID string, amr 
 		if !u.MFAEnabled {
 			return ErrConflict
 		}
-		if err := stepUp(u, amr); err != nil {
+		if err := s.stepUp(u, proof); err != nil {
 			return err
 		}
 		if codes, err = s.newBackupCodes(ctx, q, u); err != nil {

@@ -116,7 +116,7 @@ func (s *Service) SendLoginCode(ctx context.Context, mfaToken, channel string) e
 
 // EnableEmail turns on email codes for a verified address.
 // sessionID is the session turning them on, which stays when MFA turns on.
-func (s *Service) EnableEmail(ctx context.Context, userID, sessionID string, amr []string) error {
+func (s *Service) EnableEmail(ctx context.Context, userID, sessionID string, proof Proof) error {
 	return s.changeFactors(ctx, func(q store.Queries) ([]string, error) {
 		u, err := user(ctx, q, userID)
 		if err != nil {
@@ -125,7 +125,7 @@ func (s *Service) EnableEmail(ctx context.Context, userID, sessionID string, amr
 		if !u.EmailVerified {
 			return nil, ErrEmailNotVerified
 		}
-		if err := stepUp(u, amr); err != nil {
+		if err := s.stepUp(u, proof); err != nil {
 			return nil, err
 		}
 		if err := q.PutChannel(ctx, &store.MFAChannel{UserID: userID, Channel: store.ChannelEmail, Address: u.Email, Confirmed: true, CreatedAt: s.Now()}); err != nil {
@@ -137,7 +137,7 @@ func (s *Service) EnableEmail(ctx context.Context, userID, sessionID string, amr
 
 // StartSMS texts a confirmation code to phone (E.164), and tells the user by email. The
 // number becomes a factor only when the code comes back.
-func (s *Service) StartSMS(ctx context.Context, userID string, amr []string, phone string) error {
+func (s *Service) StartSMS(ctx context.Context, userID string, proof Proof, phone string) error {
 	if !s.SMSEnabled {
 		return ErrSMSUnavailable
 	}
@@ -146,7 +146,7 @@ func (s *Service) StartSMS(ctx context.Context, userID string, amr []string, pho
 		if err != nil {
 			return err
 		}
-		if err := stepUp(u, amr); err != nil {
+		if err := s.stepUp(u, proof); err != nil {
 			return err
 		}
 		if err := s.throttleSend(ctx, "enroll:"+userID); err != nil {

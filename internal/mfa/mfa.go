@@ -32,6 +32,8 @@ var (
 	ErrConflict = errors.New("mfa: conflict")
 	// ErrStepUpRequired: changing factors of an MFA account needs a session that used one.
 	ErrStepUpRequired = errors.New("mfa: sign in with a second factor first")
+	// ErrReauthRequired: changing factors needs a session signed in recently.
+	ErrReauthRequired = errors.New("mfa: sign in again first")
 	// ErrEmailNotVerified: email codes need a verified address.
 	ErrEmailNotVerified = errors.New("mfa: email not verified")
 	// ErrNotFound: no such credential of this user.
@@ -96,6 +98,9 @@ type Service struct {
 	// RequireVerifiedEmail refuses passkey logins of accounts whose email is not
 	// verified, as password login does (GATEHOUSE_REQUIRE_VERIFIED_EMAIL).
 	RequireVerifiedEmail bool
+	// ReauthMaxAge: factors change only from a session signed in at most this long ago
+	// (a stolen refresh token keeps a session alive, not its sign-in); 0 turns it off.
+	ReauthMaxAge time.Duration
 
 	codeKey []byte
 }
@@ -210,10 +215,20 @@ func (s *Service) guessLimited(ctx context.Context, userID string, check func() 
 	return s.Attempts.SecondFactorPassed(ctx, u.Email)
 }
 
-// stepUp refuses factor changes on an MFA account from a session that did not use one.
-func stepUp(u *store.User, amr []string) error {
-	if u.MFAEnabled && !slices.Contains(amr, "mfa") {
+// Proof is what the caller's session shows of how, and when, its user signed in.
+type Proof struct {
+	AMR        []string
+	SignedInAt time.Time
+}
+
+// stepUp refuses factor changes from a session that did not use the user's second factor
+// (when there is one), or that signed in longer ago than ReauthMaxAge.
+func (s *Service) stepUp(u *store.User, p Proof) error {
+	if u.MFAEnabled && !slices.Contains(p.AMR, "mfa") {
 		return ErrStepUpRequired
+	}
+	if s.ReauthMaxAge > 0 && s.Now().Sub(p.SignedInAt) > s.ReauthMaxAge {
+		return ErrReauthRequired
 	}
 	return nil
 }

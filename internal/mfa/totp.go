@@ -36,14 +36,14 @@ func totpPurpose(userID string) string { return "totp:" + userID }
 
 // EnrollTOTP creates a pending secret (replacing a pending one), and tells the user by
 // email. An account that already has a confirmed one must disable it first.
-func (s *Service) EnrollTOTP(ctx context.Context, userID string, amr []string) (*Enrollment, error) {
+func (s *Service) EnrollTOTP(ctx context.Context, userID string, proof Proof) (*Enrollment, error) {
 	var out *Enrollment
 	err := s.inTx(ctx, func(q store.Queries) error {
 		u, err := user(ctx, q, userID)
 		if err != nil {
 			return err
 		}
-		if err := stepUp(u, amr); err != nil {
+		if err := s.stepUp(u, proof); err != nil {
 			return err
 		}
 		if t, err := q.TOTPByUser(ctx, userID); err == nil && t.Confirmed {

@@ -81,14 +81,14 @@ type registration struct {
 }
 
 // BeginRegistration starts adding a passkey or security key.
-func (s *Service) BeginRegistration(ctx context.Context, userID string, amr []string, name string) (*Ceremony, error) {
+func (s *Service) BeginRegistration(ctx context.Context, userID string, proof Proof, name string) (*Ceremony, error) {
 	var out *Ceremony
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		u, err := user(ctx, q, userID)
 		if err != nil {
 			return err
 		}
-		if err := stepUp(u, amr); err != nil {
+		if err := s.stepUp(u, proof); err != nil {
 			return err
 		}
 		w, _, err := s.loadWAUser(ctx, q, u)
@@ -174,13 +174,13 @@ func (s *Service) FinishRegistration(ctx context.Context, userID, sessionID, cer
 }
 
 // DeleteCredential removes one of the user's credentials.
-func (s *Service) DeleteCredential(ctx context.Context, userID, sessionID string, amr []string, id string) error {
+func (s *Service) DeleteCredential(ctx context.Context, userID, sessionID string, proof Proof, id string) error {
 	return s.changeFactors(ctx, func(q store.Queries) ([]string, error) {
 		u, err := user(ctx, q, userID)
 		if err != nil {
 			return nil, err
 		}
-		if err := stepUp(u, amr); err != nil {
+		if err := s.stepUp(u, proof); err != nil {
 			return nil, err
 		}
 		if err := q.DeleteWebAuthnCredential(ctx, userID, id); err != nil {
