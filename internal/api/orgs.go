@@ -165,7 +165,7 @@ func (h *Orgs) Mount(rt *Router) {
 	rt.Handle(op("DELETE", "/v1/orgs/{org_id}/roles/{name}", "deleteRole", "Delete a custom role (roles:manage); 409 while members hold it or for a built-in role", nil, nil, 204, 403, 404, 409), h.Auth.Require(h.deleteRole))
 	rt.Handle(op("POST", "/v1/orgs/{org_id}/authz/check", "authzCheck", "Does a user hold a permission here? (members:read)", authzRequest{}, AuthzResult{}, 200, 403, 404, 422), h.Auth.Require(h.check))
 	rt.Handle(op("GET", "/v1/orgs/{org_id}/policy", "getPolicy", "The organization's policy (org:read)", nil, Policy{}, 200, 403, 404), h.Auth.Require(h.getPolicy))
-	rt.Handle(op("PUT", "/v1/orgs/{org_id}/policy", "putPolicy", "Replace the organization's policy (policy:manage)", policyRequest{}, Policy{}, 200, 403, 404, 422), h.Auth.Require(h.putPolicy))
+	rt.Handle(op("PUT", "/v1/orgs/{org_id}/policy", "putPolicy", "Replace the organization's policy (policy:manage); with require_mfa, every /v1/orgs/{org_id} endpoint answers members only in sessions signed in with a second factor (403 mfa_enrollment_required, or 403 forbidden asking to sign in with it)", policyRequest{}, Policy{}, 200, 403, 404, 422), h.Auth.Require(h.putPolicy))
 	auditOp := op("GET", "/v1/orgs/{org_id}/audit", "orgAudit", "The organization's audit events (audit:read)", nil, List[AuditEvent]{}, 200, 403, 404, 422)
 	auditOp.Query = pageParams
 	rt.Handle(auditOp, h.Auth.Require(h.audit))
