@@ -108,9 +108,9 @@ func TestNoTokensWithoutSecondFactor(t *testing.T) {
 		e := newMFAEnv(t, db(t))
 		owner := e.verifiedUser(t, "gate-owner")
 		orgID := e.createOrg(t, owner, "gate-"+owner.id[len(owner.id)-8:])
-		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/policy", map[string]any{"require_mfa": true, "session_ttl_seconds": 0, "password_min_length": 0}, owner.tok.Access).Expect(t, 200)
 		u := e.verifiedUser(t, "gate")
 		e.join(t, owner, orgID, u, "member")
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/policy", map[string]any{"require_mfa": true, "session_ttl_seconds": 0, "password_min_length": 0}, owner.tok.Access).Expect(t, 200)
 
 		// Without a factor: told to enroll, at login and at refresh.
 		e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": u.email, "password": goodPassword, "org_id": orgID}, "").Expect(t, 403, "mfa_enrollment_required")

@@ -121,7 +121,7 @@ func (s *Service) complete(ctx context.Context, mfaToken, method string, dev ses
 			if err != nil {
 				return err
 			}
-			return audit.Record(ctx, q, audit.Event{Action: audit.MFAFailed, TargetType: "user", TargetID: u.ID, OrgID: ch.OrgID,
+			return audit.Record(ctx, q, audit.Event{Action: audit.MFAFailed, TargetType: "user", TargetID: u.ID, OrgID: audit.MemberOrg(ctx, q, ch.OrgID, u.ID),
 				Outcome: audit.Failure, Time: s.Now(), Details: map[string]any{"method": method, "failures": n}})
 		}
 		tokens, err = s.finish(ctx, q, u, ch, method, dev)

@@ -192,17 +192,28 @@ func (s *Service) admit(ctx context.Context, q store.Queries, c cached, caller C
 	if c.member == nil {
 		return ErrNotFound
 	}
-	if c.requireMFA && !caller.WithMFA() {
-		u, err := q.UserByID(ctx, caller.UserID)
-		if err != nil {
+	if c.requireMFA {
+		if err := withMFA(ctx, q, caller); err != nil {
 			return err
 		}
-		if !u.MFAEnabled {
-			return ErrMFAEnrollmentRequired
-		}
-		return ErrMFARequired
 	}
 	return c.permits(perm)
+}
+
+// withMFA refuses a caller whose session did not use a second factor:
+// ErrMFAEnrollmentRequired when they have none, ErrMFARequired otherwise.
+func withMFA(ctx context.Context, q store.Queries, caller Caller) error {
+	if caller.WithMFA() {
+		return nil
+	}
+	u, err := q.UserByID(ctx, caller.UserID)
+	if err != nil {
+		return err
+	}
+	if !u.MFAEnabled {
+		return ErrMFAEnrollmentRequired
+	}
+	return ErrMFARequired
 }
 
 // member reads another user's membership (the target of an operation) on current data:
