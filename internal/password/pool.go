@@ -68,6 +68,9 @@ func NewHasher(p Params, workers, queue int, reg prometheus.Registerer) (*Hasher
 // Params returns the parameters new hashes use.
 func (h *Hasher) Params() Params { return h.params }
 
+// Ready waits until the background dummy hash is computed.
+func (h *Hasher) Ready() { h.dummy() }
+
 // Hash returns the PHC string of a new argon2id hash of pw (already normalized).
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
 	var out string
