@@ -179,6 +179,12 @@ func (s *Service) SecondFactorAttempt(ctx context.Context, email string) error {
 	return nil
 }
 
+// SecondFactorRight takes back the charge of a code on an account route that proved
+// right; the rest of the count stays (only a complete login clears it).
+func (s *Service) SecondFactorRight(ctx context.Context, email string) error {
+	return s.Limiter.Refund(ctx, accountKey(email))
+}
+
 // SecondFactorPassed clears the account's failure count after a complete login.
 func (s *Service) SecondFactorPassed(ctx context.Context, email string) error {
 	return s.Limiter.Reset(ctx, accountKey(email))

@@ -267,6 +267,19 @@ func TestAccountRoutesThrottleTOTPGuesses(t *testing.T) {
 		e.clock.Advance(15*time.Minute + time.Second)
 		access = e.refresh(t, v.tok.Refresh).Expect(t, 200).Str("access_token")
 		e.c.Do(t, "POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": rfc6238(t, secret, e.clock.Now())}, access).Expect(t, 200)
+
+		// A right code does not wipe the count: a session that enrolled its own TOTP
+		// cannot clear the throttle between password guesses.
+		w := e.verifiedUser(t, "wipe-guess")
+		secret = e.c.Do(t, "POST", "/v1/me/mfa/totp", nil, w.tok.Access).Expect(t, 200).Str("secret")
+		for i := 0; i < 4; i++ {
+			e.c.Do(t, "POST", "/v1/me/password", map[string]any{"current_password": "a wrong guess " + wrong(i), "new_password": "another passphrase here"}, w.tok.Access).
+				Expect(t, 401, "invalid_credentials")
+		}
+		e.c.Do(t, "POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": rfc6238(t, secret, e.clock.Now())}, w.tok.Access).Expect(t, 200)
+		guess := map[string]any{"current_password": "a wrong guess again", "new_password": "another passphrase here"}
+		e.c.Do(t, "POST", "/v1/me/password", guess, w.tok.Access).Expect(t, 401, "invalid_credentials") // the 5th failure
+		e.c.Do(t, "POST", "/v1/me/password", guess, w.tok.Access).Expect(t, 429, "rate_limited")
 	})
 }
 

@@ -87,6 +87,8 @@ type Service struct {
 		// SecondFactorAttempt charges a code checked on an account route before it is
 		// checked, and refuses (a rate-limit error) once the account is throttled.
 		SecondFactorAttempt(ctx context.Context, email string) error
+		// SecondFactorRight takes back the charge of an account-route code that was right.
+		SecondFactorRight(ctx context.Context, email string) error
 		SecondFactorPassed(ctx context.Context, email string) error
 	}
 	// UserChanged is told when a user's record changes (MFA turned on or off), so caches
@@ -196,8 +198,10 @@ func (s *Service) userChanged(id string) {
 
 // guessLimited runs check, which verifies a code the user sent on an account route,
 // under the account's login throttle: every attempt is charged first and refused once
-// the account is throttled (429), so a session cannot guess TOTP codes without end; a
-// right code clears the count, as a complete login does.
+// the account is throttled (429), so a session cannot guess TOTP codes without end. A
+// right code takes back only its own charge, never the whole count (only a complete
+// login clears it): a session that enrolled its own TOTP could otherwise wipe the count
+// between password guesses.
 func (s *Service) guessLimited(ctx context.Context, userID string, check func() error) error {
 	if s.Attempts == nil {
 		return check()
@@ -212,7 +216,7 @@ func (s *Service) guessLimited(ctx context.Context, userID string, check func() 
 	if err := check(); err != nil {
 		return err
 	}
-	return s.Attempts.SecondFactorPassed(ctx, u.Email)
+	return s.Attempts.SecondFactorRight(ctx, u.Email)
 }
 
 // Proof is what the caller's session shows of how, and when, its user signed in.

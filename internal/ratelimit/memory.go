@@ -68,6 +68,15 @@ func (m *Memory) Peek(_ context.Context, key string, limit int, _ time.Duration)
 	return result(w, limit, now, w.count < limit), nil
 }
 
+func (m *Memory) Refund(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w := m.current(key, m.Now()); w != nil && w.count > 0 {
+		w.count--
+	}
+	return nil
+}
+
 func (m *Memory) Reset(_ context.Context, key string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -68,3 +68,25 @@ func TestMemorySweepsEndedWindows(t *testing.T) {
 		t.Fatalf("%d windows kept after they ended, want 1", len(m.windows))
 	}
 }
+
+func TestMemoryRefundTakesBackOneHit(t *testing.T) {
+	now := time.Now()
+	m := NewMemory(func() time.Time { return now })
+	ctx := t.Context()
+	for range 3 {
+		m.Hit(ctx, "k", 3, time.Minute)
+	}
+	if r, _ := m.Peek(ctx, "k", 3, time.Minute); r.Allowed {
+		t.Fatal("3 of 3 hits: still allowed")
+	}
+	m.Refund(ctx, "k")
+	if r, _ := m.Peek(ctx, "k", 3, time.Minute); !r.Allowed || r.Count != 2 {
+		t.Fatalf("after a refund: %+v, want allowed with 2 hits", r)
+	}
+	// The window keeps its end: refunds do not extend or restart it.
+	now = now.Add(61 * time.Second)
+	m.Refund(ctx, "absent") // nothing to take back: no window appears
+	if r, _ := m.Peek(ctx, "k", 3, time.Minute); r.Count != 0 || len(m.windows) != 0 {
+		t.Fatalf("after the window: %+v, %d windows", r, len(m.windows))
+	}
+}

@@ -21,6 +21,9 @@ type Limiter interface {
 	Hit(ctx context.Context, key string, limit int, window time.Duration) (Result, error)
 	// Peek reports whether the key has reached limit, without recording a hit.
 	Peek(ctx context.Context, key string, limit int, window time.Duration) (Result, error)
+	// Refund takes back one earlier hit of the key (an attempt that turned out right),
+	// leaving the rest of its window as it was.
+	Refund(ctx context.Context, key string) error
 	// Reset forgets the key.
 	Reset(ctx context.Context, key string) error
 }
