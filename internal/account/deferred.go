@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"log/slog"
+	"sync"
 )
 
 // Deferred runs work after the answer has been sent, one task at a time. Forgot-password
@@ -12,6 +13,9 @@ import (
 type Deferred struct {
 	tasks chan func()
 	log   *slog.Logger
+
+	mu     sync.RWMutex
+	closed bool // Run has stopped taking tasks: Do runs them inline
 }
 
 // NewDeferred returns a queue of size tasks; Run works through it.
@@ -20,7 +24,8 @@ func NewDeferred(size int, log *slog.Logger) *Deferred {
 }
 
 // Do queues fn, which runs with ctx's values (request id, IP) but not its cancellation.
-// When the queue is full fn runs at once: slower to answer, but nothing is dropped.
+// When the queue is full, or Run has stopped, fn runs at once: slower to answer, but
+// nothing is dropped.
 func (d *Deferred) Do(ctx context.Context, name string, fn func(ctx context.Context) error) {
 	ctx = context.WithoutCancel(ctx)
 	if d == nil {
@@ -28,24 +33,41 @@ func (d *Deferred) Do(ctx context.Context, name string, fn func(ctx context.Cont
 		return
 	}
 	task := func() {
+		defer func() {
+			if p := recover(); p != nil {
+				d.log.ErrorContext(ctx, "deferred task panicked", "task", name, "panic", p)
+			}
+		}()
 		if err := fn(ctx); err != nil {
 			d.log.ErrorContext(ctx, "deferred task failed", "task", name, "err", err)
 		}
 	}
-	select {
-	case d.tasks <- task:
-	default:
+	queued := false
+	d.mu.RLock()
+	if !d.closed {
+		select {
+		case d.tasks <- task:
+			queued = true
+		default:
+		}
+	}
+	d.mu.RUnlock()
+	if !queued {
 		task()
 	}
 }
 
-// Run works through the queue until ctx ends, then finishes what is already queued.
+// Run works through the queue until ctx ends, then finishes what is already queued;
+// tasks given after that run inline.
 func (d *Deferred) Run(ctx context.Context) {
 	for {
 		select {
 		case task := <-d.tasks:
 			task()
 		case <-ctx.Done():
+			d.mu.Lock()
+			d.closed = true
+			d.mu.Unlock()
 			for {
 				select {
 				case task := <-d.tasks:

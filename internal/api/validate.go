@@ -91,12 +91,15 @@ func (f *fields) checkText(field, v string, max int) {
 }
 
 // checkPassword requires a password being presented (not chosen) and refuses one longer
-// than any password can be, before anything spends a hash on it.
+// than any password can be, before anything spends a hash on it. Length counts as the
+// policy counts it, after NFKC (a decomposed "é" is one character), with the policy's
+// bound on the input before normalizing.
 func (f *fields) checkPassword(field, v string) {
 	switch {
 	case v == "":
 		f.add(field, "is required")
-	case len(v) > 4*password.MaxLength || utf8.RuneCountInString(v) > password.MaxLength:
+	case utf8.RuneCountInString(v) > password.MaxInput ||
+		utf8.RuneCountInString(password.Normalize(v)) > password.MaxLength:
 		f.add(field, "must have at most "+strconv.Itoa(password.MaxLength)+" characters")
 	}
 }

@@ -15,6 +15,10 @@ import (
 // MaxLength is the hard cap, in characters. Longer input is refused before any hashing.
 const MaxLength = 256
 
+// MaxInput bounds a password before it is normalized: NFKC can fold several code points
+// into one, so the cap applies after it, but megabytes are refused before.
+const MaxInput = 4 * MaxLength
+
 // patternFree is the length from which repetitions and sequences are no longer refused.
 const patternFree = 64
 
@@ -63,7 +67,7 @@ func (p Policy) Check(pw string, context ...string) error {
 	if !utf8.ValidString(pw) {
 		return &Weak{"The password is not valid text."}
 	}
-	if utf8.RuneCountInString(pw) > MaxLength*4 {
+	if utf8.RuneCountInString(pw) > MaxInput {
 		return &Weak{tooLong()} // refuse before normalizing megabytes
 	}
 	pw = Normalize(pw)
