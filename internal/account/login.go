@@ -134,8 +134,12 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 	if session.IsRefusal(err) { // right password, but the requested organization refused the scope
 		// Filed under the org only for its members (refused by its policy): a stranger
 		// naming the org writes nothing into its log.
+		orgID, mErr := audit.MemberOrg(ctx, s.Store, in.OrgID, u.ID)
+		if mErr != nil {
+			return nil, mErr
+		}
 		return nil, s.recordOnly(ctx, audit.Event{Action: audit.UserLoginFailed, TargetType: "user", TargetID: u.ID,
-			Outcome: audit.Failure, OrgID: audit.MemberOrg(ctx, s.Store, in.OrgID, u.ID), Details: map[string]any{"reason": "org_scope_refused"}}, err)
+			Outcome: audit.Failure, OrgID: orgID, Details: map[string]any{"reason": "org_scope_refused"}}, err)
 	}
 	if err != nil {
 		return nil, err

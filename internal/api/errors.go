@@ -49,6 +49,8 @@ func domainError(err error) error {
 	case errors.Is(err, session.ErrMFAEnrollmentRequired):
 		return problem.New(http.StatusForbidden, "mfa_enrollment_required",
 			"This organization requires a second factor: enroll one (TOTP, passkey, email or SMS codes) first.")
+	case errors.Is(err, session.ErrTooOldForOrg):
+		return problem.Forbidden("This session began longer ago than the organization allows: sign in again with its org_id.")
 	case errors.Is(err, session.ErrMFARequired):
 		return problem.Forbidden("This organization requires a second factor: sign in again with it.")
 	}

@@ -173,7 +173,7 @@ func (h *SecondFactors) Mount(rt *Router) {
 		Summary: "Turn on email codes (the email must be verified)", Status: 204, Errors: []int{403}}, h.Auth.Require(h.emailEnable))
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/me/mfa/sms", ID: "smsEnroll", Tag: me, Bearer: true,
 		Summary: "Text a confirmation code to a phone number (E.164)", Request: phoneRequest{}, Status: 202,
-		Errors: []int{403, 422, 429}}, h.Auth.Require(h.smsEnroll))
+		Errors: []int{403, 422, 429, 503}}, h.Auth.Require(h.smsEnroll))
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/me/mfa/sms/confirm", ID: "smsConfirm", Tag: me, Bearer: true,
 		Summary: "Confirm the phone number with the texted code", Request: codeRequest{}, Status: 204, Errors: []int{401, 422}},
 		h.Auth.Require(h.smsConfirm))

@@ -370,11 +370,21 @@ func (h *Orgs) setRoles(w http.ResponseWriter, r *http.Request, p *Principal) er
 }
 
 func (h *Orgs) remove(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	id, c, err := h.enter(r, p)
+	userID := r.PathValue("user_id")
+	var id string
+	var c org.Caller
+	var err error
+	if userID == p.UserID {
+		// Leaving needs membership only, not the org's MFA policy: nobody has to enroll a
+		// factor just to get out. Remove checks the membership.
+		id, err = orgID(r)
+		c = caller(p)
+	} else {
+		id, c, err = h.enter(r, p)
+	}
 	if err != nil {
 		return err
 	}
-	userID := r.PathValue("user_id")
 	if !validID(userID) {
 		return problem.NotFound()
 	}

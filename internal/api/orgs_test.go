@@ -531,6 +531,15 @@ func TestOrgSessionLifetimeCountsFromSessionStart(t *testing.T) {
 		clock.Advance(11 * time.Minute)
 		e.refresh(t, sw.Str("refresh_token")).Expect(t, 401, "invalid_token")
 
+		// Too old for the org: the switch is refused (403), and the refresh token, which
+		// the refusal did not spend, goes on working unscoped.
+		setTTL(0)
+		older := e.login(t, member.email, goodPassword)
+		clock.Advance(2 * time.Hour)
+		setTTL(3600)
+		e.c.Do(t, "POST", "/v1/auth/token/refresh", map[string]any{"refresh_token": older.Refresh, "org_id": orgID}, "").Expect(t, 403, "forbidden")
+		e.refresh(t, older.Refresh).Expect(t, 200)
+
 		// Already older than the new limit: the refresh ends the session, and the end is stored.
 		setTTL(0)
 		old := e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": member.email, "password": goodPassword, "org_id": orgID}, "").Expect(t, 200)
@@ -749,6 +758,8 @@ func TestOrgRequireMFAOnEveryEndpoint(t *testing.T) {
 		orgID := e.createOrg(t, owner, "mfa-"+owner.id[len(owner.id)-8:])
 		admin := e.verifiedUser(t, "madmin") // no second factor
 		e.join(t, owner, orgID, admin, "admin")
+		bystander := e.verifiedUser(t, "mbystander")
+		e.join(t, owner, orgID, bystander, "member")
 		stranger := e.verifiedUser(t, "mstranger")
 		base := "/v1/orgs/" + orgID
 		e.c.Do(t, "PUT", base+"/roles/custom", map[string]any{"permissions": []string{"app:x"}}, owner.tok.Access).Expect(t, 200)
@@ -771,7 +782,7 @@ func TestOrgRequireMFAOnEveryEndpoint(t *testing.T) {
 			{"GET", base + "/invitations", nil},
 			{"DELETE", base + "/invitations/" + inv.Str("id"), nil},
 			{"PUT", base + "/members/" + admin.id + "/roles", map[string]any{"roles": []string{"member"}}},
-			{"DELETE", base + "/members/" + admin.id, nil},
+			{"DELETE", base + "/members/" + bystander.id, nil}, // leaving is another matter: TestLeavingNeedsNoSecondFactor
 			{"GET", base + "/roles", nil},
 			{"PUT", base + "/roles/custom", map[string]any{"permissions": []string{"org:read"}}},
 			{"DELETE", base + "/roles/custom", nil},
@@ -918,5 +929,25 @@ func TestOrgPermissionRows(t *testing.T) {
 		if got := e.memberRoles(t, orgID, owner, member.id); !slices.Equal(got, []string{"member"}) {
 			t.Fatalf("after a refused second acceptance the member holds %v", got)
 		}
+	})
+}
+
+// A member without a second factor can still leave an organization that requires one;
+// everything else there stays closed to them.
+func TestLeavingNeedsNoSecondFactor(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newEnv(t, db(t))
+		owner := e.verifiedUser(t, "lowner")
+		orgID := e.createOrg(t, owner, "leave-"+owner.id[len(owner.id)-8:])
+		member := e.verifiedUser(t, "lmember")
+		e.join(t, owner, orgID, member, "member")
+		stranger := e.verifiedUser(t, "lstranger")
+		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/policy", map[string]any{"require_mfa": true, "session_ttl_seconds": 0, "password_min_length": 0}, owner.tok.Access).Expect(t, 200)
+
+		e.c.Do(t, "GET", "/v1/orgs/"+orgID+"/members", nil, member.tok.Access).Expect(t, 403, "mfa_enrollment_required")
+		e.c.Do(t, "DELETE", "/v1/orgs/"+orgID+"/members/"+stranger.id, nil, stranger.tok.Access).Expect(t, 404, "not_found")
+		e.c.Do(t, "DELETE", "/v1/orgs/"+orgID+"/members/"+owner.id, nil, member.tok.Access).Expect(t, 403, "mfa_enrollment_required")
+		e.c.Do(t, "DELETE", "/v1/orgs/"+orgID+"/members/"+member.id, nil, member.tok.Access).Expect(t, 204)
+		e.c.Do(t, "GET", "/v1/orgs/"+orgID, nil, member.tok.Access).Expect(t, 404, "not_found")
 	})
 }

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -64,14 +65,19 @@ func Record(ctx context.Context, q store.Queries, e Event) error {
 }
 
 // MemberOrg is the organization to file a user's event under: orgID when the user is a
-// member there, "" otherwise (or when that cannot be read), so that nobody can write
-// into the log of an organization they do not belong to by naming it.
-func MemberOrg(ctx context.Context, q store.Queries, orgID, userID string) string {
+// member there, "" otherwise, so that nobody can write into the log of an organization
+// they do not belong to by naming it. A failed read is an error: inside a PostgreSQL
+// transaction it has already aborted the transaction.
+func MemberOrg(ctx context.Context, q store.Queries, orgID, userID string) (string, error) {
 	if orgID == "" || userID == "" {
-		return ""
+		return "", nil
 	}
-	if _, err := q.MemberOf(ctx, orgID, userID); err != nil {
-		return ""
+	_, err := q.MemberOf(ctx, orgID, userID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("audit: membership: %w", err)
 	}
-	return orgID
+	return orgID, nil
 }

@@ -35,7 +35,11 @@ func (s *Service) Begin(ctx context.Context, q store.Queries, u *store.User, org
 	if err := q.CreateChallenge(ctx, ch); err != nil {
 		return nil, err
 	}
-	if err := audit.Record(ctx, q, audit.Event{Action: audit.MFAChallenged, TargetType: "user", TargetID: u.ID, OrgID: audit.MemberOrg(ctx, q, orgID, u.ID), Time: now,
+	logOrg, err := audit.MemberOrg(ctx, q, orgID, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := audit.Record(ctx, q, audit.Event{Action: audit.MFAChallenged, TargetType: "user", TargetID: u.ID, OrgID: logOrg, Time: now,
 		Details: map[string]any{"methods": methods}}); err != nil {
 		return nil, err
 	}
@@ -121,7 +125,11 @@ func (s *Service) complete(ctx context.Context, mfaToken, method string, dev ses
 			if err != nil {
 				return err
 			}
-			return audit.Record(ctx, q, audit.Event{Action: audit.MFAFailed, TargetType: "user", TargetID: u.ID, OrgID: audit.MemberOrg(ctx, q, ch.OrgID, u.ID),
+			logOrg, err := audit.MemberOrg(ctx, q, ch.OrgID, u.ID)
+			if err != nil {
+				return err
+			}
+			return audit.Record(ctx, q, audit.Event{Action: audit.MFAFailed, TargetType: "user", TargetID: u.ID, OrgID: logOrg,
 				Outcome: audit.Failure, Time: s.Now(), Details: map[string]any{"method": method, "failures": n}})
 		}
 		tokens, err = s.finish(ctx, q, u, ch, method, dev)

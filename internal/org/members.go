@@ -102,21 +102,27 @@ func (s *Service) notLastOwner(ctx context.Context, q store.Queries, orgID strin
 	return nil
 }
 
-// Remove takes a member out of the org. Anyone may leave; removing someone else needs
-// members:remove and holding everything they hold. The last owner can do neither.
+// Remove takes a member out of the org. Anyone may leave, even without the second factor
+// the org's policy asks for; removing someone else needs members:remove and holding
+// everything they hold. The last owner can do neither.
 func (s *Service) Remove(ctx context.Context, caller Caller, orgID, userID string) error {
-	perm := PermMembersRemove
-	if caller.UserID == userID {
-		perm = "" // leaving
-	}
-	if _, err := s.require(ctx, orgID, caller, perm); err != nil {
-		return err
+	leaving := caller.UserID == userID
+	if !leaving {
+		if _, err := s.require(ctx, orgID, caller, PermMembersRemove); err != nil {
+			return err
+		}
 	}
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		if err := s.lock(ctx, q, orgID); err != nil {
 			return err
 		}
-		actor, err := s.requireTx(ctx, q, orgID, caller, perm)
+		var actor cached
+		var err error
+		if leaving { // membership only: the MFA policy does not keep anyone in
+			actor, err = s.member(ctx, q, orgID, userID)
+		} else {
+			actor, err = s.requireTx(ctx, q, orgID, caller, PermMembersRemove)
+		}
 		if err != nil {
 			return err
 		}

@@ -2,9 +2,6 @@ package org
 
 import (
 	"context"
-	"errors"
-	"slices"
-	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -13,7 +10,8 @@ import (
 var _ session.Scoper = (*Service)(nil)
 
 // ScopeSession decides whether a session of userID, authenticated with amr, may be scoped
-// to orgID, and what its tokens then carry. It reads through q, the caller's transaction.
+// to orgID, and what its tokens then carry. It reads through q, the caller's transaction,
+// and applies the same MFA rule as the org's endpoints.
 func (s *Service) ScopeSession(ctx context.Context, q store.Queries, userID, orgID string, amr []string) (*session.OrgScope, error) {
 	c, err := s.load(ctx, q, orgID, userID)
 	if err != nil {
@@ -22,31 +20,12 @@ func (s *Service) ScopeSession(ctx context.Context, q store.Queries, userID, org
 	if c.member == nil {
 		return nil, session.ErrNotMember
 	}
-	o, err := q.OrgByID(ctx, orgID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, session.ErrNotMember
-	}
-	if err != nil {
-		return nil, err
-	}
-	if o.RequireMFA {
-		u, err := q.UserByID(ctx, userID)
-		if err != nil {
+	if c.requireMFA {
+		if err := withMFA(ctx, q, Caller{UserID: userID, AMR: amr}); err != nil {
 			return nil, err
 		}
-		if !u.MFAEnabled {
-			return nil, session.ErrMFAEnrollmentRequired
-		}
-		if !slices.Contains(amr, "mfa") {
-			return nil, session.ErrMFARequired
-		}
 	}
-	return &session.OrgScope{
-		OrgID:       orgID,
-		Roles:       c.member.Roles,
-		Permissions: c.set.List(c.known),
-		SessionTTL:  time.Duration(o.SessionTTLSeconds) * time.Second,
-	}, nil
+	return &session.OrgScope{OrgID: orgID, Roles: c.member.Roles, Permissions: c.set.List(c.known), SessionTTL: c.sessionTTL}, nil
 }
 
 // MinPasswordLength is the strictest password length among the user's organizations'

@@ -78,8 +78,9 @@ type memberKey struct{ org, user string }
 type cached struct {
 	member     *store.Member // nil: not a member
 	set        Set
-	known      []string // app permissions defined by the org's custom roles
-	requireMFA bool     // the org's policy requires a second factor
+	known      []string      // app permissions defined by the org's custom roles
+	requireMFA bool          // the org's policy requires a second factor
+	sessionTTL time.Duration // the org's session lifetime limit; 0 for none
 	at         time.Time
 }
 
@@ -143,7 +144,8 @@ func (s *Service) load(ctx context.Context, q store.Queries, orgID, userID strin
 		custom[r.Name] = r.Permissions
 		known = append(known, r.Permissions...)
 	}
-	return cached{member: m, set: resolve(m.Roles, custom), known: known, requireMFA: o.RequireMFA}, nil
+	return cached{member: m, set: resolve(m.Roles, custom), known: known, requireMFA: o.RequireMFA,
+		sessionTTL: time.Duration(o.SessionTTLSeconds) * time.Second}, nil
 }
 
 // forget drops cached permissions of one member, or of the whole org when userID is "".

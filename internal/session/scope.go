@@ -15,11 +15,15 @@ var (
 	ErrMFAEnrollmentRequired = errors.New("session: the organization requires a second factor")
 	// ErrMFARequired: the user has a second factor but this session was not started with it.
 	ErrMFARequired = errors.New("session: sign in with your second factor to use this organization")
+	// ErrTooOldForOrg: the session began longer ago than the organization's session
+	// lifetime allows, so it cannot switch into it (a new sign-in with org_id can).
+	ErrTooOldForOrg = errors.New("session: older than the organization's session lifetime")
 )
 
 // IsRefusal reports the errors that refuse a scope (as opposed to failures).
 func IsRefusal(err error) bool {
-	return errors.Is(err, ErrNotMember) || errors.Is(err, ErrMFAEnrollmentRequired) || errors.Is(err, ErrMFARequired)
+	return errors.Is(err, ErrNotMember) || errors.Is(err, ErrMFAEnrollmentRequired) || errors.Is(err, ErrMFARequired) ||
+		errors.Is(err, ErrTooOldForOrg)
 }
 
 // OrgScope is what an organization-scoped session's tokens carry.

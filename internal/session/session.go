@@ -157,17 +157,19 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tok
 			if !sess.Live(now, s.IdleTTL) {
 				return ErrInvalidToken
 			}
-			// Decide the scope before using the token: a refused switch leaves it valid.
-			sc, err := s.rescope(ctx, q, sess, orgID, now)
-			if errors.Is(err, errPastEnd) {
-				ended = sess.ID // commit the stored end, then refuse
-				return nil
-			}
-			if err != nil {
-				return err
-			}
+			// Use the token first: its row lock orders concurrent exchanges before anything
+			// writes the session row (so they cannot deadlock). A refused switch returns an
+			// error, and the rollback leaves the token valid.
 			err = q.UseRefreshToken(ctx, hash, now)
 			if err == nil {
+				sc, err := s.rescope(ctx, q, sess, orgID, now)
+				if errors.Is(err, errPastEnd) {
+					ended = sess.ID // commit the stored end, then refuse
+					return nil
+				}
+				if err != nil {
+					return err
+				}
 				if err := q.TouchSession(ctx, sess.ID, now); err != nil {
 					return err
 				}
@@ -181,8 +183,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tok
 			}
 			// Lost the race to a concurrent exchange of the same token: that is reuse too.
 		}
-		if sess.RevokedAt != nil {
-			return ErrInvalidToken
+		if sess.RevokedAt != nil || !sess.Live(now, s.IdleTTL) {
+			return ErrInvalidToken // already over: nothing left to revoke
 		}
 		err = q.RevokeSession(ctx, sess.ID, ReasonRefreshReused, now)
 		if errors.Is(err, store.ErrNotFound) {
@@ -242,7 +244,7 @@ func (s *Service) rescope(ctx context.Context, q store.Queries, sess *store.Sess
 		limit(sess, sc, sess.CreatedAt)
 		if !sess.Live(now, s.IdleTTL) {
 			// Too old for this org: the switch is refused and the session stays as it was.
-			return nil, ErrInvalidToken
+			return nil, ErrTooOldForOrg
 		}
 		return sc, q.SetSessionOrg(ctx, sess.ID, sess.OrgID, sess.ExpiresAt)
 	case sess.OrgID != "": // the current org: read roles afresh; drop it if no longer allowed
