@@ -93,7 +93,7 @@ var Settings = []Setting{
 		apply: func(c *Config, v string) error { return parseOrigins(&c.WebAuthnOrigins, v) }},
 	{Env: "GATEHOUSE_SESSION_CACHE_TTL", Default: "5s", Help: "how long a session's liveness is cached on /v1 calls (at most 5s)",
 		apply: func(c *Config, v string) error { return parseDuration(&c.SessionCacheTTL, v, 0, 5*time.Second) }},
-	{Env: "GATEHOUSE_REAUTH_MAX_AGE", Default: "15m", Help: "second factors can be added, changed or removed only this long after signing in (1m to 24h)",
+	{Env: "GATEHOUSE_REAUTH_MAX_AGE", Default: "15m", Help: "second factors can be added, and backup codes or passkeys changed, only this long after signing in (1m to 24h)",
 		apply: func(c *Config, v string) error { return parseDuration(&c.ReauthMaxAge, v, time.Minute, 24*time.Hour) }},
 	{Env: "GATEHOUSE_PASSWORD_MIN_LENGTH", Default: "12", Help: "minimum password length in characters (8 to 64)",
 		apply: func(c *Config, v string) error { return parseInt(&c.PasswordMinLength, v, 8, 64) }},

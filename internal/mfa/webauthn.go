@@ -326,6 +326,8 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, credential
 		case s.RequireVerifiedEmail && !u.EmailVerified:
 			return refuse(u, "email_not_verified", ErrEmailNotVerified)
 		case !verified && u.MFAEnabled:
+			// A backstop: the ceremony requires user verification, so the library has
+			// already refused such an assertion; one factor must never pass as two.
 			return refuse(u, "user_not_verified", ErrWebAuthn)
 		}
 		amr := []string{"hwk"}
