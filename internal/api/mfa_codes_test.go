@@ -106,8 +106,7 @@ func TestEmailAndSMSCodes(t *testing.T) {
 func TestNoTokensWithoutSecondFactor(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
 		e := newMFAEnv(t, db(t))
-		owner := e.verifiedUser(t, "gate-owner")
-		orgID := e.createOrg(t, owner, "gate-"+owner.id[len(owner.id)-8:])
+		owner, orgID := e.ownedOrg(t, "gate-owner", "gate")
 		u := e.verifiedUser(t, "gate")
 		e.join(t, owner, orgID, u, "member")
 		e.c.Do(t, "PUT", "/v1/orgs/"+orgID+"/policy", map[string]any{"require_mfa": true, "session_ttl_seconds": 0, "password_min_length": 0}, owner.tok.Access).Expect(t, 200)

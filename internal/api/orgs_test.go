@@ -35,6 +35,14 @@ func (e *env) createOrg(t *testing.T, owner orgUser, slug string) string {
 	return r.Str("id")
 }
 
+// ownedOrg registers a verified user and has them create an organization whose slug is
+// slugPrefix plus the end of their id (unique per test run).
+func (e *env) ownedOrg(t *testing.T, userPrefix, slugPrefix string) (orgUser, string) {
+	t.Helper()
+	owner := e.verifiedUser(t, userPrefix)
+	return owner, e.createOrg(t, owner, slugPrefix+"-"+owner.id[len(owner.id)-8:])
+}
+
 // join invites u to org with roles (by inviter) and accepts.
 func (e *env) join(t *testing.T, inviter orgUser, orgID string, u orgUser, roles ...string) {
 	t.Helper()
@@ -210,8 +218,7 @@ func TestOrganizationLifecycle(t *testing.T) {
 func TestInvitationRules(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
 		e := newEnv(t, db(t))
-		owner := e.verifiedUser(t, "iowner")
-		orgID := e.createOrg(t, owner, "inv-"+owner.id[len(owner.id)-8:])
+		owner, orgID := e.ownedOrg(t, "iowner", "inv")
 		admin := e.verifiedUser(t, "iadmin")
 		e.join(t, owner, orgID, admin, "admin")
 
@@ -267,8 +274,7 @@ func TestInvitationExpires(t *testing.T) {
 func TestNoEscalationAndLastOwner(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
 		e := newEnv(t, db(t))
-		owner := e.verifiedUser(t, "eowner")
-		orgID := e.createOrg(t, owner, "esc-"+owner.id[len(owner.id)-8:])
+		owner, orgID := e.ownedOrg(t, "eowner", "esc")
 		admin := e.verifiedUser(t, "eadmin")
 		member := e.verifiedUser(t, "emember")
 		e.join(t, owner, orgID, admin, "admin")
@@ -454,8 +460,7 @@ func TestTenantIsolationMatrix(t *testing.T) {
 func TestOrgPolicy(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
 		e := newEnv(t, db(t))
-		owner := e.verifiedUser(t, "powner")
-		orgID := e.createOrg(t, owner, "pol-"+owner.id[len(owner.id)-8:])
+		owner, orgID := e.ownedOrg(t, "powner", "pol")
 		def := e.c.Do(t, "GET", "/v1/orgs/"+orgID+"/policy", nil, owner.tok.Access).Expect(t, 200)
 		if def.Body["require_mfa"] != false || def.Body["session_ttl_seconds"] != float64(0) || def.Body["password_min_length"] != float64(0) {
 			t.Fatalf("default policy = %s", def.Raw)
@@ -487,8 +492,7 @@ func TestOrgSessionLifetimeCountsFromSessionStart(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
 		clock := testserver.NewClock()
 		e := newEnv(t, db(t), testserver.WithApp(appClock(clock)))
-		owner := e.verifiedUser(t, "towner")
-		orgID := e.createOrg(t, owner, "ttl-"+owner.id[len(owner.id)-8:])
+		owner, orgID := e.ownedOrg(t, "towner", "ttl")
 		member := e.verifiedUser(t, "tmember")
 		e.join(t, owner, orgID, member, "member")
 		lifetime := func(sessionID string) time.Duration {
@@ -558,8 +562,7 @@ func TestOrgSessionLifetimeCountsFromSessionStart(t *testing.T) {
 func TestRefreshWithCurrentOrgAfterRemoval(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
 		e := newEnv(t, db(t))
-		owner := e.verifiedUser(t, "rowner")
-		orgID := e.createOrg(t, owner, "rem-"+owner.id[len(owner.id)-8:])
+		owner, orgID := e.ownedOrg(t, "rowner", "rem")
 		bob := e.verifiedUser(t, "rbob")
 		e.join(t, owner, orgID, bob, "member")
 		scoped := e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": bob.email, "password": goodPassword, "org_id": orgID}, "").Expect(t, 200)
@@ -579,8 +582,7 @@ func TestRefreshWithCurrentOrgAfterRemoval(t *testing.T) {
 func TestStrangersDoNotWriteIntoOrgAudit(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
 		e := newMFAEnv(t, db(t))
-		owner := e.verifiedUser(t, "aowner")
-		orgID := e.createOrg(t, owner, "aud-"+owner.id[len(owner.id)-8:])
+		owner, orgID := e.ownedOrg(t, "aowner", "aud")
 		member := e.verifiedUser(t, "amember")
 		e.join(t, owner, orgID, member, "member")
 		stranger := e.verifiedUser(t, "astranger")
@@ -629,8 +631,7 @@ func (e *env) memberRoles(t *testing.T, orgID string, by orgUser, userID string)
 func TestDeleteRoleHeldByMembers(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
 		e := newEnv(t, db(t))
-		owner := e.verifiedUser(t, "downer")
-		orgID := e.createOrg(t, owner, "del-"+owner.id[len(owner.id)-8:])
+		owner, orgID := e.ownedOrg(t, "downer", "del")
 		bob := e.verifiedUser(t, "dbob")
 		e.join(t, owner, orgID, bob, "member")
 		base := "/v1/orgs/" + orgID
@@ -682,8 +683,7 @@ func (e *env) invite(t *testing.T, inviter orgUser, orgID string, u orgUser, rol
 func TestInvitationAuthorityAtAccept(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
 		e := newEnv(t, db(t))
-		owner := e.verifiedUser(t, "aaowner")
-		orgID := e.createOrg(t, owner, "acc-"+owner.id[len(owner.id)-8:])
+		owner, orgID := e.ownedOrg(t, "aaowner", "acc")
 		base := "/v1/orgs/" + orgID
 		admin := e.verifiedUser(t, "aaadmin")
 		e.join(t, owner, orgID, admin, "admin")
@@ -867,8 +867,7 @@ func TestOrgSlugChange(t *testing.T) {
 func TestOrgPermissionRows(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
 		e := newEnv(t, db(t))
-		owner := e.verifiedUser(t, "prowner")
-		orgID := e.createOrg(t, owner, "rows-"+owner.id[len(owner.id)-8:])
+		owner, orgID := e.ownedOrg(t, "prowner", "rows")
 		base := "/v1/orgs/" + orgID
 		member := e.verifiedUser(t, "prmember")
 		e.join(t, owner, orgID, member, "member")
@@ -937,8 +936,7 @@ func TestOrgPermissionRows(t *testing.T) {
 func TestLeavingNeedsNoSecondFactor(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
 		e := newEnv(t, db(t))
-		owner := e.verifiedUser(t, "lowner")
-		orgID := e.createOrg(t, owner, "leave-"+owner.id[len(owner.id)-8:])
+		owner, orgID := e.ownedOrg(t, "lowner", "leave")
 		member := e.verifiedUser(t, "lmember")
 		e.join(t, owner, orgID, member, "member")
 		stranger := e.verifiedUser(t, "lstranger")
