@@ -114,12 +114,18 @@ func localPart(email string) string {
 // checkIPBudget spends one unit of the client IP's per-minute budget shared by register,
 // resend, forgot and MFA challenges. Loopback is not exempt.
 func (s *Service) checkIPBudget(ctx context.Context, ip string) error {
-	r, err := s.Limiter.Hit(ctx, "ipmin:"+ip, s.Limits.IPPerMinute, time.Minute)
+	return s.spend(ctx, "ipmin:"+ip, s.Limits.IPPerMinute, time.Minute, "ip_per_minute")
+}
+
+// spend records one hit of key and, past limit, refuses with *RateLimited (counted in
+// the rate-limit metric under label).
+func (s *Service) spend(ctx context.Context, key string, limit int, window time.Duration, label string) error {
+	r, err := s.Limiter.Hit(ctx, key, limit, window)
 	if err != nil {
 		return err
 	}
 	if !r.Allowed {
-		s.throttled.WithLabelValues("ip_per_minute").Inc()
+		s.throttled.WithLabelValues(label).Inc()
 		return &RateLimited{RetryAfter: r.RetryAfter}
 	}
 	return nil

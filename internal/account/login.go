@@ -172,15 +172,7 @@ func (s *Service) SecondFactorFailed(ctx context.Context, email string) error {
 // checked, so that concurrent guesses cannot slip past; once the limit is reached it
 // refuses with *RateLimited.
 func (s *Service) SecondFactorAttempt(ctx context.Context, email string) error {
-	r, err := s.Limiter.Hit(ctx, accountKey(email), s.Limits.FailuresPerAccount, s.Limits.Window)
-	if err != nil {
-		return err
-	}
-	if !r.Allowed {
-		s.throttled.WithLabelValues("login_account").Inc()
-		return &RateLimited{RetryAfter: r.RetryAfter}
-	}
-	return nil
+	return s.spend(ctx, accountKey(email), s.Limits.FailuresPerAccount, s.Limits.Window, "login_account")
 }
 
 // SecondFactorRight takes back the charge of a code on an account route that proved

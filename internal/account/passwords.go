@@ -129,12 +129,8 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sessionID, current
 	if err := policy.Check(next, localPart(u.Email), s.Product); err != nil {
 		return err
 	}
-	acct, err := s.Limiter.Hit(ctx, accountKey(u.Email), s.Limits.FailuresPerAccount, s.Limits.Window)
-	if err != nil {
+	if err := s.spend(ctx, accountKey(u.Email), s.Limits.FailuresPerAccount, s.Limits.Window, "login_account"); err != nil {
 		return err
-	}
-	if !acct.Allowed {
-		return &RateLimited{RetryAfter: acct.RetryAfter}
 	}
 	stored, err := s.Store.PasswordHash(ctx, u.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
