@@ -71,6 +71,9 @@ type Service struct {
 	mu      sync.Mutex
 	cache   map[memberKey]cached
 	sweepAt time.Time
+	// gen counts invalidations: a load that began before one is not cached, so a change
+	// committed while it read cannot be hidden for a whole CacheTTL.
+	gen uint64
 }
 
 type memberKey struct{ org, user string }
@@ -90,6 +93,7 @@ func (s *Service) access(ctx context.Context, orgID, userID string) (cached, err
 	key := memberKey{orgID, userID}
 	s.mu.Lock()
 	c, ok := s.cache[key]
+	gen := s.gen
 	s.mu.Unlock()
 	if ok && now.Sub(c.at) < s.CacheTTL {
 		return c, nil
@@ -100,6 +104,10 @@ func (s *Service) access(ctx context.Context, orgID, userID string) (cached, err
 	}
 	c.at = now
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if gen != s.gen {
+		return c, nil // something changed while this was read: answer, but do not keep it
+	}
 	if s.cache == nil {
 		s.cache = map[memberKey]cached{}
 	}
@@ -114,7 +122,6 @@ func (s *Service) access(ctx context.Context, orgID, userID string) (cached, err
 	if s.CacheTTL > 0 {
 		s.cache[key] = c
 	}
-	s.mu.Unlock()
 	return c, nil
 }
 
@@ -152,6 +159,7 @@ func (s *Service) load(ctx context.Context, q store.Queries, orgID, userID strin
 func (s *Service) forget(orgID, userID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.gen++
 	for k := range s.cache {
 		if k.org == orgID && (userID == "" || k.user == userID) {
 			delete(s.cache, k)
