@@ -128,7 +128,9 @@ func (h *SecondFactors) registerFinish(w http.ResponseWriter, r *http.Request, p
 	if err != nil {
 		return domainError(err)
 	}
-	return writeJSON(w, http.StatusCreated, Credential{ID: c.ID, Name: c.Name, CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)})
+	out := RegisteredCredential{Credential: Credential{ID: c.ID, Name: c.Name, CreatedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano)},
+		BackupCodes: c.BackupCodes}
+	return writeSecret(w, http.StatusCreated, out)
 }
 
 func (h *SecondFactors) deleteCredential(w http.ResponseWriter, r *http.Request, p *Principal) error {

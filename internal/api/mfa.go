@@ -98,6 +98,13 @@ type Credential struct {
 	CreatedAt string `json:"created_at"`
 }
 
+// RegisteredCredential answers a finished registration; a first factor brings its backup
+// codes, shown once.
+type RegisteredCredential struct {
+	Credential
+	BackupCodes []string `json:"backup_codes,omitempty"`
+}
+
 // TOTPEnrollment is the new secret, shown once.
 type TOTPEnrollment struct {
 	Secret     string `json:"secret"`
@@ -181,7 +188,7 @@ func (h *SecondFactors) Mount(rt *Router) {
 		Summary: "Start registering a passkey or security key", Request: registerBeginRequest{}, Response: CeremonyResponse{},
 		Errors: []int{403, 422}}, h.Auth.Require(h.registerBegin))
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/me/webauthn/register/finish", ID: "webauthnRegisterFinish", Tag: me, Bearer: true,
-		Summary: "Store the new credential", Request: webauthnFinishRequest{}, Status: 201, Response: Credential{},
+		Summary: "Store the new credential (with backup codes, shown once, when it is the first factor)", Request: webauthnFinishRequest{}, Status: 201, Response: RegisteredCredential{},
 		Errors: []int{409, 422}}, h.Auth.Require(h.registerFinish))
 	rt.Handle(openapi.Operation{Method: "DELETE", Path: "/v1/me/webauthn/{id}", ID: "webauthnDelete", Tag: me, Bearer: true,
 		Summary: "Remove a passkey or security key", Status: 204, Errors: []int{403, 404}}, h.Auth.Require(h.deleteCredential))

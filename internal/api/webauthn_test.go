@@ -20,9 +20,10 @@ import (
 
 // passkey is a software authenticator with one credential.
 type passkey struct {
-	rp   virtualwebauthn.RelyingParty
-	auth virtualwebauthn.Authenticator
-	cred virtualwebauthn.Credential
+	rp       virtualwebauthn.RelyingParty
+	auth     virtualwebauthn.Authenticator
+	cred     virtualwebauthn.Credential
+	finished *apitest.Response // the last registration's answer
 }
 
 func newPasskey(e *env, userID string) *passkey {
@@ -77,6 +78,7 @@ func (p *passkey) register(t *testing.T, e *env, access, name string) string {
 		t.Fatalf("register finish = %s", fin.Raw)
 	}
 	p.auth.AddCredential(p.cred)
+	p.finished = fin
 	return fin.Str("id")
 }
 
@@ -151,7 +153,8 @@ func TestPasskeys(t *testing.T) {
 
 		// As a second factor after the password.
 		r := e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": u.email, "password": goodPassword}, "").Expect(t, 200)
-		if !slices.Equal(strs(r.Body["mfa_methods"]), []string{"webauthn"}) {
+		// The passkey, and the backup codes that came with it as the first factor.
+		if !slices.Equal(strs(r.Body["mfa_methods"]), []string{"backup_code", "webauthn"}) {
 			t.Fatalf("methods = %v", r.Body["mfa_methods"])
 		}
 		mt := r.Str("mfa_token")
@@ -171,6 +174,9 @@ func TestPasskeys(t *testing.T) {
 		pk2 := newPasskey(e, u.id)
 		e.c.Do(t, "POST", "/v1/me/webauthn/register/begin", nil, u.tok.Access).Expect(t, 403, "forbidden") // needs a factor-verified session
 		id2 := pk2.register(t, e, mfaAccess, "Phone")
+		if _, ok := pk2.finished.Body["backup_codes"]; ok {
+			t.Fatalf("a second factor came with new backup codes: %s", pk2.finished.Raw)
+		}
 		e.c.Do(t, "DELETE", "/v1/me/webauthn/"+credID, nil, u.tok.Access).Expect(t, 403, "forbidden")
 		e.c.Do(t, "DELETE", "/v1/me/webauthn/"+credID, nil, mfaAccess).Expect(t, 204)
 		e.c.Do(t, "DELETE", "/v1/me/webauthn/"+credID, nil, mfaAccess).Expect(t, 404)
@@ -239,6 +245,10 @@ func TestPasskeyLoginNeedsUserVerification(t *testing.T) {
 		pk.register(t, e, u.tok.Access, "Security key") // registered with user verification
 		if e.c.Do(t, "GET", "/v1/me", nil, u.tok.Access).Expect(t, 200).Body["mfa_enabled"] != true {
 			t.Fatal("a passkey did not turn MFA on")
+		}
+		// The first factor comes with its backup codes, shown once.
+		if codes, _ := pk.finished.Body["backup_codes"].([]any); len(codes) != 10 || pk.finished.Header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("first passkey: %s (Cache-Control %q)", pk.finished.Raw, pk.finished.Header.Get("Cache-Control"))
 		}
 		begin := e.c.Do(t, "POST", "/v1/auth/webauthn/login/begin", map[string]any{}, "").Expect(t, 200)
 		if uv := begin.Body["options"].(map[string]any)["userVerification"]; uv != "required" {

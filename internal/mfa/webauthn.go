@@ -61,6 +61,8 @@ type CredentialInfo struct {
 	ID        string
 	Name      string
 	CreatedAt time.Time
+	// BackupCodes are given, once, when this credential is the user's first factor.
+	BackupCodes []string
 }
 
 func (s *Service) saveCeremony(ctx context.Context, q store.Queries, kind, userID, challengeID string, data any) (string, error) {
@@ -167,6 +169,11 @@ func (s *Service) FinishRegistration(ctx context.Context, userID, sessionID, cer
 			return nil, err
 		}
 		out = &CredentialInfo{ID: row.ID, Name: row.Name, CreatedAt: now}
+		if !u.MFAEnabled { // the first factor: it comes with backup codes, as TOTP's does
+			if out.BackupCodes, err = s.newBackupCodes(ctx, q, u); err != nil {
+				return nil, err
+			}
+		}
 		return s.factorChanged(ctx, q, u, sessionID, audit.MFAWebAuthnAdded, map[string]any{"credential": row.ID, "name": reg.Name},
 			"A passkey or security key (\""+reg.Name+"\") was added")
 	})
