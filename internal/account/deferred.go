@@ -60,6 +60,9 @@ func (d *Deferred) Do(ctx context.Context, name string, fn func(ctx context.Cont
 // Run works through the queue until ctx ends, then finishes what is already queued;
 // tasks given after that run inline.
 func (d *Deferred) Run(ctx context.Context) {
+	d.mu.Lock()
+	d.closed = false // a new run takes tasks again
+	d.mu.Unlock()
 	for {
 		select {
 		case task := <-d.tasks:

@@ -107,10 +107,17 @@ func (s *Service) notLastOwner(ctx context.Context, q store.Queries, orgID strin
 // everything they hold. The last owner can do neither.
 func (s *Service) Remove(ctx context.Context, caller Caller, orgID, userID string) error {
 	leaving := caller.UserID == userID
-	if !leaving {
-		if _, err := s.require(ctx, orgID, caller, PermMembersRemove); err != nil {
+	if leaving {
+		// Membership only (cached): strangers are turned away before any write transaction.
+		c, err := s.access(ctx, orgID, caller.UserID)
+		if err != nil {
 			return err
 		}
+		if err := c.permits(""); err != nil {
+			return err
+		}
+	} else if _, err := s.require(ctx, orgID, caller, PermMembersRemove); err != nil {
+		return err
 	}
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		if err := s.lock(ctx, q, orgID); err != nil {

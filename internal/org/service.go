@@ -71,9 +71,9 @@ type Service struct {
 	mu      sync.Mutex
 	cache   map[memberKey]cached
 	sweepAt time.Time
-	// gen counts invalidations: a load that began before one is not cached, so a change
-	// committed while it read cannot be hidden for a whole CacheTTL.
-	gen uint64
+	// gen counts each org's invalidations: a load that began before one is not cached,
+	// so a change committed while it read cannot be hidden for a whole CacheTTL.
+	gen map[string]uint64
 }
 
 type memberKey struct{ org, user string }
@@ -93,7 +93,7 @@ func (s *Service) access(ctx context.Context, orgID, userID string) (cached, err
 	key := memberKey{orgID, userID}
 	s.mu.Lock()
 	c, ok := s.cache[key]
-	gen := s.gen
+	gen := s.gen[orgID]
 	s.mu.Unlock()
 	if ok && now.Sub(c.at) < s.CacheTTL {
 		return c, nil
@@ -105,7 +105,7 @@ func (s *Service) access(ctx context.Context, orgID, userID string) (cached, err
 	c.at = now
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if gen != s.gen {
+	if gen != s.gen[orgID] {
 		return c, nil // something changed while this was read: answer, but do not keep it
 	}
 	if s.cache == nil {
@@ -159,7 +159,10 @@ func (s *Service) load(ctx context.Context, q store.Queries, orgID, userID strin
 func (s *Service) forget(orgID, userID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.gen++
+	if s.gen == nil {
+		s.gen = map[string]uint64{}
+	}
+	s.gen[orgID]++
 	for k := range s.cache {
 		if k.org == orgID && (userID == "" || k.user == userID) {
 			delete(s.cache, k)

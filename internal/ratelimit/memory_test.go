@@ -79,12 +79,14 @@ func TestMemoryRefundTakesBackOneHit(t *testing.T) {
 	if r, _ := m.Peek(ctx, "k", 3, time.Minute); r.Allowed {
 		t.Fatal("3 of 3 hits: still allowed")
 	}
+	now = now.Add(30 * time.Second)
 	m.Refund(ctx, "k")
 	if r, _ := m.Peek(ctx, "k", 3, time.Minute); !r.Allowed || r.Count != 2 {
 		t.Fatalf("after a refund: %+v, want allowed with 2 hits", r)
 	}
-	// The window keeps its end: refunds do not extend or restart it.
-	now = now.Add(61 * time.Second)
+	// The window keeps its end (a minute after the first hit): a refund 30 s in does
+	// not extend or restart it.
+	now = now.Add(31 * time.Second)
 	m.Refund(ctx, "absent") // nothing to take back: no window appears
 	if r, _ := m.Peek(ctx, "k", 3, time.Minute); r.Count != 0 || len(m.windows) != 0 {
 		t.Fatalf("after the window: %+v, %d windows", r, len(m.windows))
