@@ -3,9 +3,12 @@ package jsonbody
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/problem"
 )
@@ -23,6 +26,9 @@ func FuzzDecode(f *testing.F) {
 		`{"email":"a@example.com","password":"x","admin":true}`,
 		`{"email":1}`, `[]`, `{}`, `{"email":"\u0000"}`, "{\"email\":\"\xff\"}", `{"email":"a"}{"b":1}`, ``, `{"name":null}`,
 		`{"email":"` + strings.Repeat("a", 1000) + `"}`, `{"password":{"nested":[1,2,{"x":"y"}]}}`, `{"Email":"a@example.com"}`, `{"email":"a","email":"b"}`,
+		`{"credential":{"a":{"b":[1,"x\\\"y",{"c":null}]},"\u0061":2}}`, `{"challenge_id":"x","credential":{"k":[{"k":1},{"k":2}],"k":3}}`,
+		`{"name":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`, `{"name":"` + strings.Repeat("[", 40) + `"}`,
+		strings.Repeat(`{"a":`, 33) + "1" + strings.Repeat("}", 33), strings.Repeat(`{"a":`, 32) + "1" + strings.Repeat("}", 32),
 	} {
 		f.Add(seed)
 	}
@@ -31,6 +37,21 @@ func FuzzDecode(f *testing.F) {
 		req.Header.Set("Content-Type", "application/json")
 		var dst request
 		err := Decode(req, &dst)
+		// Nesting past MaxDepth is refused anywhere, as a reference walk over the tokens
+		// counts it (for input that is JSON at all).
+		if deep, valid := tokenDepth(body); valid && deep > MaxDepth && err == nil {
+			t.Fatalf("decode(%q) accepted nesting of %d levels", body, deep)
+		}
+		// The byte walker that checks keys decides like the token-based reference, on
+		// every well-formed document within the depth limit.
+		if utf8.ValidString(body) && json.Valid([]byte(body)) && Depth([]byte(body)) <= MaxDepth {
+			for _, typ := range []reflect.Type{reflect.TypeFor[*request](), reflect.TypeFor[*finish](), reflect.TypeFor[*map[string]any]()} {
+				got, want := strictKeys([]byte(body), typ), referenceStrictKeys([]byte(body), typ)
+				if (got == nil) != (want == nil) || (got != nil && got.Detail != want.Detail) {
+					t.Fatalf("strictKeys(%q, %v) = %v; the reference says %v", body, typ, got, want)
+				}
+			}
+		}
 		if err == nil {
 			return
 		}
@@ -59,7 +80,7 @@ func TestDecodeRejectsTrailingAndUnknown(t *testing.T) {
 		`{"email":"a@b.co","PASSWORD":"x"}`:   `Unknown field "PASSWORD"`,
 		`{"email":"a@b.co","email":"c@d.co"}`: `Field "email" is given more than once`,
 	} {
-		req := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		req := jsonRequest(body)
 		var dst request
 		err := Decode(req, &dst)
 		var p *problem.Problem
@@ -81,9 +102,29 @@ func TestDecodeOpaqueValues(t *testing.T) {
 		`{"id":"x","credential":[{"a":1},{"a":1}]}`:                          false,
 	} {
 		var dst withRaw
-		err := Decode(httptest.NewRequest("POST", "/", strings.NewReader(body)), &dst)
+		err := Decode(jsonRequest(body), &dst)
 		if (err != nil) != wantErr {
 			t.Errorf("decode(%s) = %v; want error %v", body, err, wantErr)
+		}
+	}
+}
+
+// tokenDepth is an independent count of nesting, from the decoder's tokens; valid is
+// false when body is not one JSON value.
+func tokenDepth(body string) (deepest int, valid bool) {
+	dec := json.NewDecoder(strings.NewReader(body))
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return deepest, err == io.EOF && depth == 0
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			deepest = max(deepest, depth)
+		case json.Delim('}'), json.Delim(']'):
+			depth--
 		}
 	}
 }
