@@ -58,6 +58,16 @@ func TestInvalidSettingsAreNamed(t *testing.T) {
 		{map[string]string{"GATEHOUSE_TRUSTED_PROXIES": "10.0.0.0/33"}, "GATEHOUSE_TRUSTED_PROXIES"},
 		{map[string]string{"GATEHOUSE_SIGNING_ALG": "HS256"}, "GATEHOUSE_SIGNING_ALG"},
 		{map[string]string{"GATEHOUSE_SMTP_URL": "mail.example.com"}, "GATEHOUSE_SMTP_URL"},
+		{map[string]string{"GATEHOUSE_SMTP_URL": "http://mail.example.com:587"}, "GATEHOUSE_SMTP_URL: must be smtp://"},
+		{map[string]string{"GATEHOUSE_SMTP_URL": "smtp://:587"}, "GATEHOUSE_SMTP_URL: must be smtp://"},
+		{map[string]string{"GATEHOUSE_SMTP_URL": "smtp://mail.example.com:70000"}, "GATEHOUSE_SMTP_URL: port"},
+		{map[string]string{"GATEHOUSE_SMTP_URL": "smtp://mail.example.com:587?tls=none"}, "GATEHOUSE_SMTP_URL: tls=none is allowed only"},
+		{map[string]string{"GATEHOUSE_SMTP_URL": "smtp://10.0.0.1:25?tls=none"}, "GATEHOUSE_SMTP_URL: tls=none is allowed only"},
+		{map[string]string{"GATEHOUSE_SMTP_URL": "smtps://127.0.0.1:465?tls=none"}, "GATEHOUSE_SMTP_URL: tls=none is allowed only"},
+		{map[string]string{"GATEHOUSE_SMTP_URL": "smtp://127.0.0.1:25?tls=opportunistic"}, "GATEHOUSE_SMTP_URL: the only query parameter"},
+		{map[string]string{"GATEHOUSE_SMTP_URL": "smtp://127.0.0.1:25?tls=none&tls=none"}, "GATEHOUSE_SMTP_URL: the only query parameter"},
+		{map[string]string{"GATEHOUSE_SMTP_URL": "smtp://mail.example.com:587?starttls=no"}, "GATEHOUSE_SMTP_URL: the only query parameter"},
+		{map[string]string{"GATEHOUSE_SMTP_URL": "smtp://mail.example.com:587?tls=%zz"}, "GATEHOUSE_SMTP_URL: has a malformed query"},
 		{map[string]string{"GATEHOUSE_REFRESH_IDLE_TTL": "100h", "GATEHOUSE_SESSION_TTL": "10h"}, "GATEHOUSE_REFRESH_IDLE_TTL: must not exceed"},
 	}
 	for _, tc := range tests {
@@ -132,5 +142,32 @@ func TestREADMEDocumentsEverySetting(t *testing.T) {
 	WriteReference(&ref)
 	if !strings.Contains(string(readme), ref.String()) {
 		t.Fatal("README.md's configuration table is out of date: replace it with the output of `go run ./cmd/gatehouse config reference`")
+	}
+}
+
+func TestSMTPURLsThatAreAccepted(t *testing.T) {
+	for _, v := range []string{
+		"smtp://user:pass@mail.example.com:587",
+		"smtp://mail.example.com",
+		"smtps://user:pass@mail.example.com",
+		"smtps://mail.example.com:465",
+		"smtp://127.0.0.1:1025?tls=none",
+		"smtp://127.0.0.2:25?tls=none",
+		"smtp://[::1]:25?tls=none",
+		"smtp://localhost:25?tls=none",
+	} {
+		c, err := Load(Sources{Env: envOf(map[string]string{"GATEHOUSE_SMTP_URL": v})})
+		if err != nil || c.SMTPURL != v {
+			t.Errorf("Load(GATEHOUSE_SMTP_URL=%s) = %v", v, err)
+		}
+	}
+}
+
+func TestSMTPURLErrorsHideThePassword(t *testing.T) {
+	for _, v := range []string{"smtp://u:hunter2@mail.example.com:bad", "smtp://u:hunter2@mail.example.com?tls=none", "ftp://u:hunter2@x"} {
+		_, err := Load(Sources{Env: envOf(map[string]string{"GATEHOUSE_SMTP_URL": v})})
+		if err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Load(%s) = %v", v, err)
+		}
 	}
 }

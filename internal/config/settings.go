@@ -126,7 +126,7 @@ var Settings = []Setting{
 		apply: func(c *Config, v string) error { return parseBool(&c.RequireVerifiedEmail, v) }},
 	{Env: "GATEHOUSE_EMAIL_LINK_BASE", Help: "base URL of the pages that receive emailed tokens (/verify-email, /password/reset, /invitations/accept?token=...); default: the issuer",
 		apply: func(c *Config, v string) error { return parseHTTPURL(&c.EmailLinkBase, strings.TrimSuffix(v, "/")) }},
-	{Env: "GATEHOUSE_SMTP_URL", Help: "smtp://user:pass@host:587 (STARTTLS when offered); unset in development: mail is logged", Secret: true,
+	{Env: "GATEHOUSE_SMTP_URL", Help: "smtp://user:pass@host:587 (STARTTLS required; smtps:// for implicit TLS; ?tls=none for a loopback relay only); unset in development: mail is logged", Secret: true,
 		apply: func(c *Config, v string) error { return parseSMTPURL(&c.SMTPURL, v) }},
 	{Env: "GATEHOUSE_SMTP_CA_FILE", Help: "PEM file of the CA that signs the mail server's certificate (default: the system's roots)",
 		apply: func(c *Config, v string) error { c.SMTPCAFile = v; return nil }},

@@ -4,9 +4,11 @@ package smtptest
 
 import (
 	"bytes"
+	"encoding/base64"
 	"io"
 	"mime"
 	"mime/multipart"
+	"mime/quotedprintable"
 	"net"
 	"net/mail"
 	"regexp"
@@ -48,7 +50,7 @@ var (
 // Server is a running SMTP listener.
 type Server struct {
 	Addr string
-	URL  string // smtp://127.0.0.1:port
+	URL  string // smtp://127.0.0.1:port?tls=none: plain SMTP, allowed because it is loopback
 
 	mu   sync.Mutex
 	msgs []Message
@@ -67,7 +69,7 @@ func Start(t testing.TB) *Server {
 		t.Fatal(err)
 	}
 	s.Addr = ln.Addr().String()
-	s.URL = "smtp://" + s.Addr
+	s.URL = "smtp://" + s.Addr + "?tls=none"
 	s.serve(ln)
 	t.Cleanup(s.Stop)
 	return s
@@ -172,25 +174,42 @@ func (x *smtpSession) Data(r io.Reader) error {
 	if msg, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
 		dec := new(mime.WordDecoder)
 		m.Subject, _ = dec.DecodeHeader(msg.Header.Get("Subject"))
-		if _, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type")); err == nil && params["boundary"] != "" {
-			mr := multipart.NewReader(msg.Body, params["boundary"])
-			for {
-				p, err := mr.NextPart()
-				if err != nil {
-					break
-				}
-				body, _ := io.ReadAll(p) // NextPart already decodes quoted-printable
-				if strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
-					m.HTML = string(body)
-				} else {
-					m.Text = string(body)
-				}
-			}
-		}
+		readPart(&m, msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), msg.Body)
 	}
 	x.s.mu.Lock()
 	x.s.msgs = append(x.s.msgs, m)
 	x.s.cond.Broadcast()
 	x.s.mu.Unlock()
 	return nil
+}
+
+// readPart stores a text/plain or text/html body in m, descending into multipart bodies.
+func readPart(m *Message, contentType, encoding string, body io.Reader) {
+	mediaType, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mediaType = "text/plain" // RFC 2045's default
+	}
+	if strings.HasPrefix(mediaType, "multipart/") {
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			p, err := mr.NextPart() // decodes quoted-printable itself and drops the header
+			if err != nil {
+				return
+			}
+			readPart(m, p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), p)
+		}
+	}
+	switch strings.ToLower(encoding) {
+	case "quoted-printable":
+		body = quotedprintable.NewReader(body)
+	case "base64":
+		body = base64.NewDecoder(base64.StdEncoding, body) // skips the line breaks
+	}
+	text, _ := io.ReadAll(body)
+	switch mediaType {
+	case "text/html":
+		m.HTML = string(text)
+	case "text/plain":
+		m.Text = string(text)
+	}
 }
