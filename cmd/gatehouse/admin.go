@@ -8,6 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-id/gatehouse/internal/admin"
+	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/logging"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 )
@@ -49,14 +51,26 @@ func newAdminCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				factors := &mfa.Service{Store: db, Composer: composer, Outbox: noWake{}, Now: time.Now}
-				s := &admin.Service{Store: db, MFA: factors, Now: time.Now}
+				log := logging.New(cmd.ErrOrStderr(), cfg.LogLevel)
+				mk, err := app.MasterKey(cfg, log)
+				if err != nil {
+					return err
+				}
+				auditLog, err := app.AuditLog(mk)
+				if err != nil {
+					return err
+				}
+				factors := &mfa.Service{Store: db, Audit: auditLog, Composer: composer, Outbox: noWake{}, Now: time.Now}
+				s := &admin.Service{Store: db, Audit: auditLog, MFA: factors, Now: time.Now}
 				u, err := s.Lookup(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
 				msg, err := fn(cmd.Context(), cmd, s, u.ID)
 				if err != nil {
+					return err
+				}
+				if err := chainNow(cmd.Context(), db, auditLog, log); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", u.Email, msg)

@@ -36,11 +36,18 @@ func newKeysCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		m := app.KeyManager(cfg, db, box, time.Now, log)
+		auditLog, err := app.AuditLog(mk)
+		if err != nil {
+			return err
+		}
+		m := app.KeyManager(cfg, db, box, auditLog, time.Now, log)
 		if err := m.Init(cmd.Context()); err != nil {
 			return err
 		}
-		return fn(m)
+		if err := fn(m); err != nil {
+			return err
+		}
+		return chainNow(cmd.Context(), db, auditLog, log)
 	}
 	list := &cobra.Command{
 		Use:   "list",

@@ -179,6 +179,19 @@ func TestAuditVerifyReportsTampering(t *testing.T) {
 			if code != 0 || !strings.Contains(out, "intact") {
 				t.Fatalf("verify on an intact log: %d %q", code, out)
 			}
+			// The service logged a checkpoint on its way down; cutting the newest event
+			// is noticed against it.
+			cp := lastCheckpoint(t, srv.Logs.String())
+			if code, out, _ = runCLI(t, "audit", "verify", "--checkpoint", cp); code != 0 || !strings.Contains(out, "reaches checkpoint") {
+				t.Fatalf("verify --checkpoint %s: %d %q", cp, code, out)
+			}
+			if code, _, _ = runCLI(t, "audit", "verify", "--checkpoint", "12:nothex"); code != 2 {
+				t.Fatalf("a malformed checkpoint: exit %d, want 2", code)
+			}
+			testdb.Exec(t, url, `DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)`)
+			if code, out, _ = runCLI(t, "audit", "verify", "--checkpoint", cp); code != 1 || !strings.Contains(out, "cut from the end") {
+				t.Fatalf("verify --checkpoint after the tail was cut: %d %q", code, out)
+			}
 			// Someone rewrites where event 3 came from.
 			testdb.Exec(t, url, `UPDATE audit_events SET ip = '10.6.6.6' WHERE seq = 3`)
 			code, out, _ = runCLI(t, "audit", "verify")
@@ -193,6 +206,26 @@ func TestAuditVerifyReportsTampering(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lastCheckpoint returns SEQ:HASH of the last "audit checkpoint" line of a JSON log.
+func lastCheckpoint(t *testing.T, logs string) string {
+	t.Helper()
+	cp := ""
+	for _, line := range strings.Split(logs, "\n") {
+		var rec struct {
+			Msg  string `json:"msg"`
+			Seq  int64  `json:"seq"`
+			Hash string `json:"hash"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "audit checkpoint" {
+			cp = fmt.Sprintf("%d:%s", rec.Seq, rec.Hash)
+		}
+	}
+	if cp == "" {
+		t.Fatalf("no audit checkpoint in the log:\n%s", logs)
+	}
+	return cp
 }
 
 func TestAdminUserCommands(t *testing.T) {

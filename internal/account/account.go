@@ -6,11 +6,14 @@ package account
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gatehouse-id/gatehouse/internal/cache"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/password"
@@ -50,6 +53,8 @@ const (
 
 // Service runs the account flows.
 type Service struct {
+	// Audit records security events in the transaction of the change.
+	Audit                *audit.Log
 	Store                store.Store
 	Hasher               *password.Hasher
 	Policy               password.Policy
@@ -78,7 +83,8 @@ type Service struct {
 	// UserCacheTTL bounds how long GET /v1/me may serve a user changed on another replica.
 	UserCacheTTL time.Duration
 
-	users     userCache
+	usersOnce sync.Once
+	users     *cache.Cache[string, store.User]
 	logins    *prometheus.CounterVec
 	throttled *prometheus.CounterVec
 }

@@ -111,7 +111,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 			if err := q.SetPasswordHash(ctx, u.ID, upgraded, now); err != nil {
 				return err
 			}
-			if err := audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordUpgraded, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: now}); err != nil {
+			if err := s.Audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordUpgraded, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: now}); err != nil {
 				return err
 			}
 		}
@@ -128,7 +128,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.UserLoginSucceeded, ActorID: u.ID, TargetType: "session",
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.UserLoginSucceeded, ActorID: u.ID, TargetType: "session",
 			TargetID: res.Tokens.SessionID, Time: now, Details: map[string]any{"amr": []string{"pwd"}}})
 	})
 	if session.IsRefusal(err) { // right password, but the requested organization refused the scope
@@ -205,12 +205,12 @@ func (s *Service) throttle(ctx context.Context, userID, limit string, retry time
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		now := s.Now()
 		if locked && userID != "" {
-			if err := audit.Record(ctx, q, audit.Event{Action: audit.UserLocked, TargetType: "user", TargetID: userID, Time: now,
+			if err := s.Audit.Record(ctx, q, audit.Event{Action: audit.UserLocked, TargetType: "user", TargetID: userID, Time: now,
 				Outcome: audit.Failure, Details: map[string]any{"retry_after_seconds": int(rl.RetryAfter.Seconds())}}); err != nil {
 				return err
 			}
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.UserLoginThrottled, TargetType: "user", TargetID: userID, Time: now,
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.UserLoginThrottled, TargetType: "user", TargetID: userID, Time: now,
 			Outcome: audit.Failure, Details: map[string]any{"limit": limit}})
 	})
 	if err != nil {
@@ -222,7 +222,7 @@ func (s *Service) throttle(ctx context.Context, userID, limit string, retry time
 // recordOnly writes one audit event and returns result.
 func (s *Service) recordOnly(ctx context.Context, e audit.Event, result error) error {
 	e.Time = s.Now()
-	if err := s.Store.InTx(ctx, func(q store.Queries) error { return audit.Record(ctx, q, e) }); err != nil {
+	if err := s.Store.InTx(ctx, func(q store.Queries) error { return s.Audit.Record(ctx, q, e) }); err != nil {
 		return err
 	}
 	return result

@@ -46,7 +46,7 @@ func (s *Service) sendReset(ctx context.Context, email string) error {
 		if err := notify.Enqueue(ctx, q, msg, now); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordResetSent, TargetType: "user", TargetID: u.ID, Time: now})
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordResetSent, TargetType: "user", TargetID: u.ID, Time: now})
 	})
 	if err == nil {
 		s.Outbox.Wake()
@@ -102,12 +102,12 @@ func (s *Service) ResetPassword(ctx context.Context, tok, newPassword string) er
 		if err := s.notifyChanged(ctx, q, u, "reset"); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordReset, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: now})
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordReset, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: now})
 	})
 	if err != nil {
 		return err
 	}
-	s.Sessions.Forget(revoked)
+	s.Sessions.Forget(revoked...)
 	// A successful reset proves control of the mailbox: lift login throttling.
 	_ = s.Limiter.Reset(ctx, accountKey(u.Email))
 	s.Outbox.Wake()
@@ -165,12 +165,12 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sessionID, current
 		if err := s.notifyChanged(ctx, q, u, "changed"); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordChanged, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: now})
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordChanged, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: now})
 	})
 	if err != nil {
 		return err
 	}
-	s.Sessions.Forget(revoked)
+	s.Sessions.Forget(revoked...)
 	s.Outbox.Wake()
 	return nil
 }
@@ -199,7 +199,7 @@ func (s *Service) UpdateProfile(ctx context.Context, userID, name string) (*stor
 			return err
 		}
 		out = u
-		return audit.Record(ctx, q, audit.Event{Action: audit.UserUpdated, ActorID: userID, TargetType: "user", TargetID: userID, Time: now,
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.UserUpdated, ActorID: userID, TargetType: "user", TargetID: userID, Time: now,
 			Details: map[string]any{"fields": []string{"name"}}})
 	})
 	if err == nil {

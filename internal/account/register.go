@@ -43,7 +43,7 @@ func (s *Service) Register(ctx context.Context, ip, email, pw, name string) (*st
 		if err := q.SetPasswordHash(ctx, u.ID, hash, now); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, q, audit.Event{Action: audit.UserRegistered, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: now}); err != nil {
+		if err := s.Audit.Record(ctx, q, audit.Event{Action: audit.UserRegistered, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: now}); err != nil {
 			return err
 		}
 		return s.sendVerification(ctx, q, u)
@@ -97,7 +97,7 @@ func (s *Service) VerifyEmail(ctx context.Context, tok string) (*store.User, err
 		}
 		u.EmailVerified = true
 		user = u
-		return audit.Record(ctx, q, audit.Event{Action: audit.UserEmailVerified, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: now})
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.UserEmailVerified, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: now})
 	})
 	if err == nil {
 		s.ForgetUser(user.ID) // after the commit, so nobody re-caches the old row
@@ -130,7 +130,7 @@ func (s *Service) resend(ctx context.Context, email string) error {
 		if err := s.sendVerification(ctx, q, u); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.VerificationSent, TargetType: "user", TargetID: u.ID, Time: s.Now()})
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.VerificationSent, TargetType: "user", TargetID: u.ID, Time: s.Now()})
 	})
 	if err == nil {
 		s.Outbox.Wake()

@@ -22,6 +22,8 @@ type Resetter interface {
 
 // Service performs administrative actions.
 type Service struct {
+	// Audit records security events in the transaction of the change.
+	Audit *audit.Log
 	Store store.Store
 	MFA   Resetter
 	Now   func() time.Time
@@ -68,7 +70,7 @@ func (s *Service) SetDisabled(ctx context.Context, actorID, userID string, disab
 				return err
 			}
 		}
-		return audit.Record(ctx, q, audit.Event{Action: action, ActorID: actorID, TargetType: "user", TargetID: userID, Time: now,
+		return s.Audit.Record(ctx, q, audit.Event{Action: action, ActorID: actorID, TargetType: "user", TargetID: userID, Time: now,
 			Details: map[string]any{"sessions_revoked": revoked}})
 	})
 	return revoked, err

@@ -149,13 +149,13 @@ func (h *Me) revokeOthers(w http.ResponseWriter, r *http.Request, p *Principal) 
 
 func (h *Me) listAudit(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	return auditPage(w, r, func(before int64, limit int) ([]store.AuditEvent, error) {
-		return h.Audit.ListAudit(r.Context(), store.AuditFilter{SubjectID: p.UserID, BeforeSeq: before, Limit: limit})
+		return h.Audit.ListAudit(r.Context(), store.AuditFilter{SubjectID: p.UserID, BeforePos: before, Limit: limit})
 	})
 }
 
-// auditPage serves one page of audit events: the cursor is the sequence number of the
-// last event of the previous page.
-func auditPage(w http.ResponseWriter, r *http.Request, fetch func(beforeSeq int64, limit int) ([]store.AuditEvent, error)) error {
+// auditPage serves one page of audit events: the cursor is the log position of the last
+// event of the previous page.
+func auditPage(w http.ResponseWriter, r *http.Request, fetch func(beforePos int64, limit int) ([]store.AuditEvent, error)) error {
 	return servePage(w, r, func(cursor string, limit int) ([]store.AuditEvent, error) {
 		var before int64
 		if cursor != "" {
@@ -165,5 +165,5 @@ func auditPage(w http.ResponseWriter, r *http.Request, fetch func(beforeSeq int6
 			}
 		}
 		return fetch(before, limit)
-	}, func(e *store.AuditEvent) string { return strconv.FormatInt(e.Seq, 10) }, auditView)
+	}, func(e *store.AuditEvent) string { return strconv.FormatInt(e.Pos, 10) }, auditView)
 }

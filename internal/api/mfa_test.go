@@ -289,7 +289,7 @@ func TestDisabledAccountCannotFinishLogin(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
 		e := newMFAEnv(t, db(t), testserver.WithLocalhostIssuer())
 		st := e.srv.App.Store()
-		admins := &admin.Service{Store: st, Now: e.clock.Now}
+		admins := &admin.Service{Store: st, Audit: e.srv.App.AuditLog(), Now: e.clock.Now}
 
 		// TOTP: the administrator's disable ends the pending login.
 		u := e.verifiedUser(t, "dis-totp")
@@ -349,8 +349,8 @@ func TestAdminMFAReset(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		factors := &mfa.Service{Store: st, Composer: composer, Outbox: noWake{}, Now: e.clock.Now}
-		admins := &admin.Service{Store: st, MFA: factors, Now: e.clock.Now}
+		factors := &mfa.Service{Store: st, Audit: e.srv.App.AuditLog(), Composer: composer, Outbox: noWake{}, Now: e.clock.Now}
+		admins := &admin.Service{Store: st, Audit: e.srv.App.AuditLog(), MFA: factors, Now: e.clock.Now}
 		if err := admins.ResetMFA(t.Context(), "", u.id); err != nil {
 			t.Fatal(err)
 		}

@@ -514,6 +514,6 @@ func (h *Orgs) audit(w http.ResponseWriter, r *http.Request, p *Principal) error
 		return err
 	}
 	return auditPage(w, r, func(before int64, limit int) ([]store.AuditEvent, error) {
-		return h.Orgs.Audit(r.Context(), c, id, before, limit)
+		return h.Orgs.ListAudit(r.Context(), c, id, before, limit)
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/gatehouse-id/gatehouse/internal/api"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
@@ -30,6 +31,7 @@ type App struct {
 	opts     options
 	now      func() time.Time
 	keys     *keys.Manager
+	chainer  *audit.Chainer
 	cfg      *config.Config
 	log      *slog.Logger
 	db       *sqlstore.DB
@@ -95,9 +97,19 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 const keyRetireMargin = 5 * time.Minute
 
 // KeyManager builds the signing-key manager the server and the CLI share.
-func KeyManager(cfg *config.Config, db store.Store, box *secretbox.Box, now func() time.Time, log *slog.Logger) *keys.Manager {
-	return &keys.Manager{Store: db, Box: box, Alg: cfg.SigningAlg, RetiredFor: cfg.AccessTokenTTL + keyRetireMargin,
+func KeyManager(cfg *config.Config, db store.Store, box *secretbox.Box, auditLog *audit.Log, now func() time.Time, log *slog.Logger) *keys.Manager {
+	return &keys.Manager{Store: db, Audit: auditLog, Box: box, Alg: cfg.SigningAlg, RetiredFor: cfg.AccessTokenTTL + keyRetireMargin,
 		RotateEvery: cfg.KeyRotation, Now: now, Log: log}
+}
+
+// AuditLog returns the audit log keyed from the master key, which the server and the
+// CLI share.
+func AuditLog(masterKey []byte) (*audit.Log, error) {
+	key, err := audit.KeyFromMaster(masterKey)
+	if err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	return audit.NewLog(key), nil
 }
 
 // Option changes how the app is built (tests use these).
@@ -119,6 +131,12 @@ func WithOutboxTiming(breaker, poll time.Duration) Option {
 
 // Keys is the signing key manager.
 func (a *App) Keys() *keys.Manager { return a.keys }
+
+// Chainer links audit rows into the chain (tests run it on demand).
+func (a *App) Chainer() *audit.Chainer { return a.chainer }
+
+// AuditLog is the keyed audit log every service records into.
+func (a *App) AuditLog() *audit.Log { return a.chainer.Log }
 
 // Handler is the whole HTTP surface, for tests that serve it themselves.
 func (a *App) Handler() http.Handler { return a.handler }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/api"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/org"
@@ -33,7 +34,14 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	km := KeyManager(cfg, a.db, box, a.now, a.log)
+	auditLog, err := AuditLog(mk)
+	if err != nil {
+		return err
+	}
+	a.chainer = &audit.Chainer{Store: a.db, Log: auditLog, Logs: a.log, CheckpointEvery: cfg.AuditCheckpointInterval}
+	auditLog.OnAppend(a.chainer.Wake)
+	a.background = append(a.background, a.chainer.Run)
+	km := KeyManager(cfg, a.db, box, auditLog, a.now, a.log)
 	if err := km.Init(ctx); err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
@@ -79,25 +87,25 @@ func (a *App) build(ctx context.Context) error {
 
 	access := &token.Access{Keys: km, Issuer: cfg.Issuer, Audience: cfg.AccessTokenAud, TTL: cfg.AccessTokenTTL, Now: a.now}
 	sessions := session.NewService(&session.Service{Store: a.db, Access: access, IdleTTL: cfg.RefreshIdleTTL,
-		AbsoluteTTL: cfg.SessionTTL, Now: a.now, Cache: session.NewLiveCache(cfg.SessionCacheTTL)}, a.registry)
+		AbsoluteTTL: cfg.SessionTTL, Now: a.now, CacheTTL: cfg.SessionCacheTTL, Audit: auditLog}, a.registry)
 	limiter := ratelimit.NewMemory(a.now)
 	deferred := account.NewDeferred(1024, a.log)
 	a.background = append(a.background, deferred.Run)
 	accounts := account.NewService(&account.Service{
-		Store: a.db, Hasher: hasher, Policy: password.Policy{MinLength: cfg.PasswordMinLength}, Sessions: sessions,
+		Store: a.db, Audit: auditLog, Hasher: hasher, Policy: password.Policy{MinLength: cfg.PasswordMinLength}, Sessions: sessions,
 		Limiter: limiter, Limits: account.Limits{FailuresPerAccount: cfg.LimitLoginFailuresPerAccount,
 			FailuresPerIP: cfg.LimitLoginFailuresPerIP, Window: cfg.LimitWindow, IPPerMinute: cfg.LimitIPPerMinute},
 		Composer: composer, Outbox: sender, LinkBase: cfg.EmailLinkBase, Product: cfg.ProductName,
 		RequireVerifiedEmail: cfg.RequireVerifiedEmail, Now: a.now, UserCacheTTL: cfg.SessionCacheTTL, Deferred: deferred,
 	}, a.registry)
-	orgs := &org.Service{Store: a.db, Composer: composer, Outbox: sender, LinkBase: cfg.EmailLinkBase, Now: a.now, CacheTTL: cfg.SessionCacheTTL}
+	orgs := &org.Service{Store: a.db, Audit: auditLog, Composer: composer, Outbox: sender, LinkBase: cfg.EmailLinkBase, Now: a.now, CacheTTL: cfg.SessionCacheTTL}
 	sessions.Scoper = orgs
 	accounts.OrgPolicy = orgs
 	wa, err := webauthn.New(&webauthn.Config{RPID: cfg.WebAuthnRPID, RPDisplayName: cfg.ProductName, RPOrigins: cfg.WebAuthnOrigins})
 	if err != nil {
 		return fmt.Errorf("webauthn: %w", err)
 	}
-	factors, err := mfa.New(&mfa.Service{Store: a.db, Box: box, Sessions: sessions, Composer: composer, Outbox: sender,
+	factors, err := mfa.New(&mfa.Service{Store: a.db, Audit: auditLog, Box: box, Sessions: sessions, Composer: composer, Outbox: sender,
 		Limiter: limiter, WebAuthn: wa, Product: cfg.ProductName, Now: a.now,
 		SMSEnabled: cfg.SMSWebhookURL != "" || !cfg.IsProduction(), RequireVerifiedEmail: cfg.RequireVerifiedEmail,
 		ReauthMaxAge: cfg.ReauthMaxAge}, mk)

@@ -13,26 +13,42 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/config"
 )
 
-// MasterKey returns the configured master key or, in development only, the one in the
-// data directory, generating it (mode 0600) on first start.
-func MasterKey(cfg *config.Config, log *slog.Logger) ([]byte, error) {
+// ErrNoMasterKey: no master key is configured and none is in the data directory.
+var ErrNoMasterKey = errors.New("no master key")
+
+// ExistingMasterKey returns the configured master key or the one in the data directory,
+// and never creates one: commands that only read use it.
+func ExistingMasterKey(cfg *config.Config) ([]byte, error) {
 	if len(cfg.MasterKey) > 0 {
 		return cfg.MasterKey, nil
 	}
-	if cfg.IsProduction() {
-		return nil, errors.New("GATEHOUSE_MASTER_KEY is required in production")
-	}
 	path := filepath.Join(cfg.DataDir, "master.key")
-	if data, err := os.ReadFile(path); err == nil {
-		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
-		if err != nil || len(key) != 32 {
-			return nil, fmt.Errorf("%s does not hold a base64 32-byte key; fix or remove it", path)
-		}
-		return key, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: GATEHOUSE_MASTER_KEY is not set and %s does not exist", ErrNoMasterKey, path)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("read master key: %w", err)
 	}
-	key := make([]byte, 32)
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil || len(key) != 32 {
+		return nil, fmt.Errorf("%s does not hold a base64 32-byte key; fix or remove it", path)
+	}
+	return key, nil
+}
+
+// MasterKey returns the configured master key or, in development only, the one in the
+// data directory, generating it (mode 0600) on first start.
+func MasterKey(cfg *config.Config, log *slog.Logger) ([]byte, error) {
+	if cfg.IsProduction() && len(cfg.MasterKey) == 0 {
+		return nil, errors.New("GATEHOUSE_MASTER_KEY is required in production")
+	}
+	key, err := ExistingMasterKey(cfg)
+	if !errors.Is(err, ErrNoMasterKey) {
+		return key, err
+	}
+	path := filepath.Join(cfg.DataDir, "master.key")
+	key = make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}

@@ -65,3 +65,10 @@ const (
 	MFAReset             Action = "mfa.reset"
 	UserLoginPasskey     Action = "user.login.passkey"
 )
+
+// Audit log events.
+const (
+	// AuditChainRekeyed: rows written before the chain was keyed were checked with the
+	// old unkeyed hash and chained again with the keyed one (once, at upgrade).
+	AuditChainRekeyed Action = "audit.chain.rekeyed"
+)

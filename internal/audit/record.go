@@ -26,9 +26,23 @@ type Event struct {
 	Time       time.Time      // now unless set
 }
 
+// Log appends events to the audit log, each with a keyed MAC of its content. It holds
+// the key; the Chainer links what it appended into the chain.
+type Log struct {
+	key []byte
+	// appended, when set, is told that an event was appended (the chainer's Wake).
+	appended func()
+}
+
+// NewLog returns a log keyed with key (see KeyFromMaster).
+func NewLog(key []byte) *Log { return &Log{key: key} }
+
+// OnAppend sets a function told after each append, to wake the chainer.
+func (l *Log) OnAppend(fn func()) { l.appended = fn }
+
 // Record appends e to the audit log through q; call it with the transaction's Queries
-// so that the event commits or rolls back with the change.
-func Record(ctx context.Context, q store.Queries, e Event) error {
+// so that the event commits or rolls back with the change. It touches no shared row.
+func (l *Log) Record(ctx context.Context, q store.Queries, e Event) error {
 	info := reqinfo.From(ctx)
 	if e.Outcome == "" {
 		e.Outcome = Success
@@ -46,7 +60,7 @@ func Record(ctx context.Context, q store.Queries, e Event) error {
 	}
 	row := &store.AuditEvent{
 		ID:         uuid.Must(uuid.NewV7()).String(),
-		Time:       e.Time,
+		Time:       e.Time.UTC().Truncate(time.Microsecond), // what both databases keep
 		Action:     string(e.Action),
 		ActorID:    e.ActorID,
 		OrgID:      e.OrgID,
@@ -58,8 +72,12 @@ func Record(ctx context.Context, q store.Queries, e Event) error {
 		Outcome:    e.Outcome,
 		Details:    details,
 	}
+	seal(l.key, row)
 	if err := q.AppendAudit(ctx, row); err != nil {
 		return fmt.Errorf("audit: %s: %w", e.Action, err)
+	}
+	if l.appended != nil {
+		l.appended()
 	}
 	return nil
 }

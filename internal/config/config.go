@@ -63,6 +63,9 @@ type Config struct {
 	LimitLoginFailuresPerIP      int
 	LimitWindow                  time.Duration
 	LimitIPPerMinute             int
+	LimitIPv6Prefix              int
+
+	AuditCheckpointInterval time.Duration
 
 	RequireVerifiedEmail bool
 

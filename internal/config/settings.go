@@ -120,8 +120,14 @@ var Settings = []Setting{
 		apply: func(c *Config, v string) error { return parseInt(&c.LimitLoginFailuresPerIP, v, 1, 1000000) }},
 	{Env: "GATEHOUSE_LIMIT_WINDOW", Default: "15m", Help: "login throttling window",
 		apply: func(c *Config, v string) error { return parseDuration(&c.LimitWindow, v, time.Second, 24*time.Hour) }},
-	{Env: "GATEHOUSE_LIMIT_IP_PER_MINUTE", Default: "20", Help: "register, resend, forgot and MFA challenges per client IP per minute",
+	{Env: "GATEHOUSE_LIMIT_IP_PER_MINUTE", Default: "20", Help: "unauthenticated requests that write (register, verify, resend, forgot, reset, MFA challenges, passkey begins) per client IP per minute",
 		apply: func(c *Config, v string) error { return parseInt(&c.LimitIPPerMinute, v, 1, 1000000) }},
+	{Env: "GATEHOUSE_LIMIT_IPV6_PREFIX", Default: "64", Help: "per-IP limits count an IPv6 client by this many leading bits of its address (32 to 128); IPv4 by the whole address",
+		apply: func(c *Config, v string) error { return parseInt(&c.LimitIPv6Prefix, v, 32, 128) }},
+	{Env: "GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL", Default: "1m", Help: "how often the audit chain's head is logged as a checkpoint for `gatehouse audit verify --checkpoint`",
+		apply: func(c *Config, v string) error {
+			return parseDuration(&c.AuditCheckpointInterval, v, time.Second, 24*time.Hour)
+		}},
 	{Env: "GATEHOUSE_REQUIRE_VERIFIED_EMAIL", Default: "false", Help: "refuse login until the email is verified",
 		apply: func(c *Config, v string) error { return parseBool(&c.RequireVerifiedEmail, v) }},
 	{Env: "GATEHOUSE_EMAIL_LINK_BASE", Help: "base URL of the pages that receive emailed tokens (/verify-email, /password/reset, /invitations/accept?token=...); default: the issuer",

@@ -19,6 +19,8 @@ import (
 // Manager holds the current keys in memory and keeps them in step with the database,
 // where other replicas may rotate them.
 type Manager struct {
+	// Audit records security events in the transaction of the change.
+	Audit *audit.Log
 	Store store.Store
 	Box   *secretbox.Box
 	Alg   string
@@ -94,7 +96,7 @@ func (m *Manager) ensure(ctx context.Context) error {
 			if err := q.CreateSigningKey(ctx, k); err != nil {
 				return err
 			}
-			if err := audit.Record(ctx, q, audit.Event{Action: audit.KeyGenerated, TargetType: "signing_key", TargetID: k.KID,
+			if err := m.Audit.Record(ctx, q, audit.Event{Action: audit.KeyGenerated, TargetType: "signing_key", TargetID: k.KID,
 				Details: map[string]any{"alg": k.Alg, "status": k.Status}}); err != nil {
 				return err
 			}
@@ -219,14 +221,14 @@ func (m *Manager) Rotate(ctx context.Context) error {
 		if err := q.CreateSigningKey(ctx, fresh); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, q, audit.Event{Action: audit.KeyGenerated, TargetType: "signing_key", TargetID: fresh.KID,
+		if err := m.Audit.Record(ctx, q, audit.Event{Action: audit.KeyGenerated, TargetType: "signing_key", TargetID: fresh.KID,
 			Details: map[string]any{"alg": fresh.Alg, "status": fresh.Status}}); err != nil {
 			return err
 		}
 		if err := q.DeleteExpiredSigningKeys(ctx, now); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.KeyRotated, TargetType: "signing_key", TargetID: next.KID,
+		return m.Audit.Record(ctx, q, audit.Event{Action: audit.KeyRotated, TargetType: "signing_key", TargetID: next.KID,
 			Details: map[string]any{"retired": active.KID, "next": fresh.KID}})
 	})
 	if err != nil && !errors.Is(err, store.ErrConflict) {

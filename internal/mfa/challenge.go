@@ -39,7 +39,7 @@ func (s *Service) Begin(ctx context.Context, q store.Queries, u *store.User, org
 	if err != nil {
 		return nil, err
 	}
-	if err := audit.Record(ctx, q, audit.Event{Action: audit.MFAChallenged, TargetType: "user", TargetID: u.ID, OrgID: logOrg, Time: now,
+	if err := s.Audit.Record(ctx, q, audit.Event{Action: audit.MFAChallenged, TargetType: "user", TargetID: u.ID, OrgID: logOrg, Time: now,
 		Details: map[string]any{"methods": methods}}); err != nil {
 		return nil, err
 	}
@@ -129,7 +129,7 @@ func (s *Service) complete(ctx context.Context, mfaToken, method string, dev ses
 			if err != nil {
 				return err
 			}
-			return audit.Record(ctx, q, audit.Event{Action: audit.MFAFailed, TargetType: "user", TargetID: u.ID, OrgID: logOrg,
+			return s.Audit.Record(ctx, q, audit.Event{Action: audit.MFAFailed, TargetType: "user", TargetID: u.ID, OrgID: logOrg,
 				Outcome: audit.Failure, Time: s.Now(), Details: map[string]any{"method": method, "failures": n}})
 		}
 		tokens, err = s.finish(ctx, q, u, ch, method, dev)
@@ -171,7 +171,7 @@ func (s *Service) finish(ctx context.Context, q store.Queries, u *store.User, ch
 	if err := q.SetLastLogin(ctx, u.ID, s.Now()); err != nil {
 		return nil, err
 	}
-	return tokens, audit.Record(ctx, q, audit.Event{Action: audit.UserLoginSucceeded, ActorID: u.ID, OrgID: ch.OrgID, TargetType: "session",
+	return tokens, s.Audit.Record(ctx, q, audit.Event{Action: audit.UserLoginSucceeded, ActorID: u.ID, OrgID: ch.OrgID, TargetType: "session",
 		TargetID: tokens.SessionID, Time: s.Now(), Details: map[string]any{"amr": amr}})
 }
 

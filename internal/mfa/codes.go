@@ -44,7 +44,7 @@ func (s *Service) sendCode(ctx context.Context, q store.Queries, u *store.User, 
 	if err := notify.Enqueue(ctx, q, msg, now); err != nil {
 		return err
 	}
-	return audit.Record(ctx, q, audit.Event{Action: audit.MFACodeSent, TargetType: "user", TargetID: u.ID, Time: now,
+	return s.Audit.Record(ctx, q, audit.Event{Action: audit.MFACodeSent, TargetType: "user", TargetID: u.ID, Time: now,
 		Details: map[string]any{"channel": channel, "purpose": purpose}})
 }
 

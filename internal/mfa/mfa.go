@@ -71,6 +71,8 @@ const (
 
 // Service manages second factors.
 type Service struct {
+	// Audit records security events in the transaction of the change.
+	Audit    *audit.Log
 	Store    store.Store
 	Box      *secretbox.Box
 	Sessions *session.Service
@@ -187,7 +189,7 @@ func (s *Service) refreshEnabled(ctx context.Context, q store.Queries, u *store.
 	if err := q.ReplaceBackupCodes(ctx, u.ID, nil, s.Now()); err != nil {
 		return nil, err
 	}
-	return nil, audit.Record(ctx, q, audit.Event{Action: audit.MFADisabled, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: s.Now()})
+	return nil, s.Audit.Record(ctx, q, audit.Event{Action: audit.MFADisabled, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: s.Now()})
 }
 
 func (s *Service) userChanged(id string) {
@@ -272,7 +274,7 @@ func (s *Service) changeFactors(ctx context.Context, fn func(q store.Queries) (r
 	if err != nil {
 		return err
 	}
-	s.Sessions.Forget(revoked)
+	s.Sessions.Forget(revoked...)
 	s.Outbox.Wake()
 	return nil
 }
@@ -288,7 +290,7 @@ func (s *Service) notifyChange(ctx context.Context, q store.Queries, u *store.Us
 
 // record writes an audit event about the user's own factors.
 func (s *Service) record(ctx context.Context, q store.Queries, u *store.User, action audit.Action, details map[string]any) error {
-	return audit.Record(ctx, q, audit.Event{Action: action, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: s.Now(), Details: details})
+	return s.Audit.Record(ctx, q, audit.Event{Action: action, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: s.Now(), Details: details})
 }
 
 // user loads a user through q.

@@ -70,7 +70,7 @@ func (s *Service) Reset(ctx context.Context, actorID, userID string) error {
 		if err := q.ReplaceBackupCodes(ctx, userID, nil, s.Now()); err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, q, audit.Event{Action: audit.MFAReset, ActorID: actorID, TargetType: "user", TargetID: userID, Time: s.Now()}); err != nil {
+		if err := s.Audit.Record(ctx, q, audit.Event{Action: audit.MFAReset, ActorID: actorID, TargetType: "user", TargetID: userID, Time: s.Now()}); err != nil {
 			return err
 		}
 		return s.notifyChange(ctx, q, u, "An administrator removed all your second factors")

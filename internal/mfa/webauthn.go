@@ -273,7 +273,7 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, credential
 			if u == nil {
 				return nil
 			}
-			return audit.Record(ctx, q, audit.Event{Action: audit.UserLoginFailed, TargetType: "user", TargetID: u.ID,
+			return s.Audit.Record(ctx, q, audit.Event{Action: audit.UserLoginFailed, TargetType: "user", TargetID: u.ID,
 				Outcome: audit.Failure, Time: s.Now(), Details: map[string]any{"method": "passkey", "reason": reason}})
 		}
 		c, err := q.TakeCeremony(ctx, ceremonyID, "login", s.Now())
@@ -347,7 +347,7 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, credential
 		if err := q.SetLastLogin(ctx, u.ID, s.Now()); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.UserLoginPasskey, ActorID: u.ID, TargetType: "session",
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.UserLoginPasskey, ActorID: u.ID, TargetType: "session",
 			TargetID: tokens.SessionID, Time: s.Now(), Details: map[string]any{"amr": amr, "credential": row.ID}})
 	})
 	if err != nil {

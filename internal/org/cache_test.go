@@ -8,12 +8,16 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/org"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/testdb"
 )
+
+// testAudit is the audit log of these tests, keyed with a fixed test key.
+var testAudit = audit.NewLog(make([]byte, 32))
 
 // pausingStore holds one user's membership read, after it has read, until released: a
 // read in flight while a change commits.
@@ -57,7 +61,7 @@ func TestReadInFlightDuringAChangeIsNotCached(t *testing.T) {
 	owner, member := newUser(), newUser()
 	ps := &pausingStore{Store: db, user: member}
 	composer, _ := notify.NewComposer("Test")
-	svc := &org.Service{Store: ps, Composer: composer, Outbox: noWake{}, LinkBase: "http://x", Now: time.Now, CacheTTL: 5 * time.Second}
+	svc := &org.Service{Store: ps, Audit: testAudit, Composer: composer, Outbox: noWake{}, LinkBase: "http://x", Now: time.Now, CacheTTL: 5 * time.Second}
 	o, err := svc.Create(ctx, owner, "Cache", "cache-"+owner[len(owner)-8:])
 	if err != nil {
 		t.Fatal(err)

@@ -64,7 +64,7 @@ func (s *Service) Invite(ctx context.Context, caller Caller, orgID, email string
 		if err := notify.Enqueue(ctx, q, msg, now); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberInvited, ActorID: caller.UserID, OrgID: orgID, TargetType: "invitation",
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberInvited, ActorID: caller.UserID, OrgID: orgID, TargetType: "invitation",
 			TargetID: inv.ID, Time: now, Details: map[string]any{"email": inv.Email, "roles": roles}})
 	})
 	if err != nil {
@@ -95,7 +95,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, caller Caller, orgID, id
 			}
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgInvitationRevoked, ActorID: caller.UserID, OrgID: orgID, TargetType: "invitation", TargetID: id, Time: now})
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.OrgInvitationRevoked, ActorID: caller.UserID, OrgID: orgID, TargetType: "invitation", TargetID: id, Time: now})
 	})
 }
 
@@ -170,7 +170,7 @@ func (s *Service) Accept(ctx context.Context, userID, tok string) (*store.Invita
 		if err := q.AddMember(ctx, &store.Member{OrgID: inv.OrgID, UserID: userID, Roles: roles, JoinedAt: now}); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberJoined, ActorID: userID, OrgID: inv.OrgID, TargetType: "user",
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberJoined, ActorID: userID, OrgID: inv.OrgID, TargetType: "user",
 			TargetID: userID, Time: now, Details: map[string]any{"invitation": inv.ID, "invited_by": inv.InvitedBy, "roles": roles}})
 	})
 	if err != nil {

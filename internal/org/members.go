@@ -84,7 +84,7 @@ func (s *Service) SetRoles(ctx context.Context, caller Caller, orgID, userID str
 		}
 		out = target.member
 		out.Roles = roles
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberRolesChanged, ActorID: caller.UserID, OrgID: orgID, TargetType: "user",
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberRolesChanged, ActorID: caller.UserID, OrgID: orgID, TargetType: "user",
 			TargetID: userID, Time: s.Now(), Details: map[string]any{"from": target.member.Roles, "to": roles}})
 	})
 	s.forget(orgID, userID)
@@ -148,7 +148,7 @@ func (s *Service) Remove(ctx context.Context, caller Caller, orgID, userID strin
 		if err := q.RemoveMember(ctx, orgID, userID); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberRemoved, ActorID: caller.UserID, OrgID: orgID, TargetType: "user",
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.OrgMemberRemoved, ActorID: caller.UserID, OrgID: orgID, TargetType: "user",
 			TargetID: userID, Time: s.Now(), Details: map[string]any{"roles": target.member.Roles, "left": caller.UserID == userID}})
 	})
 	s.forget(orgID, userID)

@@ -49,7 +49,7 @@ func (s *Service) Create(ctx context.Context, userID, name, slug string) (*store
 		if err := q.AddMember(ctx, &store.Member{OrgID: o.ID, UserID: userID, Roles: []string{RoleOwner}, JoinedAt: now}); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgCreated, ActorID: userID, OrgID: o.ID, TargetType: "org", TargetID: o.ID,
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.OrgCreated, ActorID: userID, OrgID: o.ID, TargetType: "org", TargetID: o.ID,
 			Time: now, Details: map[string]any{"slug": slug}})
 	})
 	if err != nil {
@@ -121,7 +121,7 @@ func (s *Service) Update(ctx context.Context, caller Caller, orgID string, name,
 			return err
 		}
 		out = o
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgUpdated, ActorID: caller.UserID, OrgID: orgID, TargetType: "org", TargetID: orgID,
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.OrgUpdated, ActorID: caller.UserID, OrgID: orgID, TargetType: "org", TargetID: orgID,
 			Time: o.UpdatedAt, Details: changed})
 	})
 	return out, err
@@ -143,7 +143,7 @@ func (s *Service) Delete(ctx context.Context, caller Caller, orgID string) error
 		if err := q.DeleteOrg(ctx, orgID); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgDeleted, ActorID: caller.UserID, OrgID: orgID, TargetType: "org", TargetID: orgID, Time: s.Now()})
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.OrgDeleted, ActorID: caller.UserID, OrgID: orgID, TargetType: "org", TargetID: orgID, Time: s.Now()})
 	})
 	s.forget(orgID, "")
 	return err
@@ -184,7 +184,7 @@ func (s *Service) SetPolicy(ctx context.Context, caller Caller, orgID string, p 
 		if err := q.UpdateOrg(ctx, o); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgPolicyChanged, ActorID: caller.UserID, OrgID: orgID, TargetType: "org", TargetID: orgID,
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.OrgPolicyChanged, ActorID: caller.UserID, OrgID: orgID, TargetType: "org", TargetID: orgID,
 			Time: o.UpdatedAt, Details: map[string]any{"require_mfa": p.RequireMFA, "session_ttl_seconds": p.SessionTTLSeconds,
 				"password_min_length": p.PasswordMinLength}})
 	})
@@ -209,10 +209,10 @@ func (s *Service) Check(ctx context.Context, caller Caller, orgID, userID, permi
 	return c.member != nil && c.set.Has(permission), nil
 }
 
-// Audit lists the org's audit events (the caller needs audit:read).
-func (s *Service) Audit(ctx context.Context, caller Caller, orgID string, beforeSeq int64, limit int) ([]store.AuditEvent, error) {
+// ListAudit lists the org's audit events (the caller needs audit:read).
+func (s *Service) ListAudit(ctx context.Context, caller Caller, orgID string, beforePos int64, limit int) ([]store.AuditEvent, error) {
 	if _, err := s.require(ctx, orgID, caller, PermAuditRead); err != nil {
 		return nil, err
 	}
-	return s.Store.ListAudit(ctx, store.AuditFilter{OrgID: orgID, BeforeSeq: beforeSeq, Limit: limit})
+	return s.Store.ListAudit(ctx, store.AuditFilter{OrgID: orgID, BeforePos: beforePos, Limit: limit})
 }

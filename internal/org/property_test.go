@@ -246,7 +246,7 @@ func (w *world) verify(t *rapid.T) {
 				"Members":     second(w.svc.Members(ctx, c, m.id, "", 10)),
 				"Roles":       second(w.svc.Roles(ctx, c, m.id)),
 				"GetPolicy":   second(w.svc.GetPolicy(ctx, c, m.id)),
-				"Audit":       second(w.svc.Audit(ctx, c, m.id, 0, 10)),
+				"ListAudit":   second(w.svc.ListAudit(ctx, c, m.id, 0, 10)),
 				"Invitations": second(w.svc.Invitations(ctx, c, m.id, "", 10)),
 				"Check":       second(w.svc.Check(ctx, c, m.id, checker, "org:read")),
 			} {
@@ -283,7 +283,7 @@ func TestMembershipInvariantsProperty(t *testing.T) {
 			defer raw.Close()
 			composer, _ := notify.NewComposer("Test")
 			// The permission cache is on: every change must invalidate what it affects.
-			svc := &org.Service{Store: db, Composer: composer, Outbox: noWake{}, LinkBase: "http://x", Now: time.Now, CacheTTL: 5 * time.Second}
+			svc := &org.Service{Store: db, Audit: testAudit, Composer: composer, Outbox: noWake{}, LinkBase: "http://x", Now: time.Now, CacheTTL: 5 * time.Second}
 			n := 0
 			rapid.Check(t, func(t *rapid.T) {
 				n++

@@ -94,7 +94,7 @@ func (s *Service) PutRole(ctx context.Context, caller Caller, orgID, name string
 		if err := q.PutRole(ctx, &store.Role{OrgID: orgID, Name: name, Permissions: clean, CreatedAt: now, UpdatedAt: now}); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgRoleDefined, ActorID: caller.UserID, OrgID: orgID, TargetType: "role", TargetID: name,
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.OrgRoleDefined, ActorID: caller.UserID, OrgID: orgID, TargetType: "role", TargetID: name,
 			Time: now, Details: map[string]any{"permissions": clean}})
 	})
 	s.forget(orgID, "")
@@ -141,7 +141,7 @@ func (s *Service) DeleteRole(ctx context.Context, caller Caller, orgID, name str
 		if err := q.DeleteRole(ctx, orgID, name); err != nil {
 			return err
 		}
-		return audit.Record(ctx, q, audit.Event{Action: audit.OrgRoleDeleted, ActorID: caller.UserID, OrgID: orgID, TargetType: "role", TargetID: name, Time: s.Now()})
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.OrgRoleDeleted, ActorID: caller.UserID, OrgID: orgID, TargetType: "role", TargetID: name, Time: s.Now()})
 	})
 	s.forget(orgID, "")
 	return err

@@ -3,10 +3,13 @@ package org
 import (
 	"context"
 	"errors"
+	"fmt"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/cache"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -60,6 +63,8 @@ const InvitationTTL = 7 * 24 * time.Hour
 
 // Service runs organization operations.
 type Service struct {
+	// Audit records security events in the transaction of the change.
+	Audit    *audit.Log
 	Store    store.Store
 	Composer *notify.Composer
 	Outbox   interface{ Wake() }
@@ -68,12 +73,8 @@ type Service struct {
 	// CacheTTL bounds how long a member's resolved permissions are reused (≤ 5 s).
 	CacheTTL time.Duration
 
-	mu      sync.Mutex
-	cache   map[memberKey]cached
-	sweepAt time.Time
-	// gen counts each org's invalidations: a load that began before one is not cached,
-	// so a change committed while it read cannot be hidden for a whole CacheTTL.
-	gen map[string]uint64
+	cacheOnce sync.Once
+	members   *cache.Cache[memberKey, cached]
 }
 
 type memberKey struct{ org, user string }
@@ -84,45 +85,23 @@ type cached struct {
 	known      []string      // app permissions defined by the org's custom roles
 	requireMFA bool          // the org's policy requires a second factor
 	sessionTTL time.Duration // the org's session lifetime limit; 0 for none
-	at         time.Time
 }
 
-// access resolves the caller's membership and permissions in the org, through the cache.
+// access resolves the caller's membership and permissions in the org, through the
+// cache (see package cache for its invalidation rule).
 func (s *Service) access(ctx context.Context, orgID, userID string) (cached, error) {
-	now := s.Now()
-	key := memberKey{orgID, userID}
-	s.mu.Lock()
-	c, ok := s.cache[key]
-	gen := s.gen[orgID]
-	s.mu.Unlock()
-	if ok && now.Sub(c.at) < s.CacheTTL {
-		return c, nil
-	}
-	c, err := s.load(ctx, s.Store, orgID, userID)
+	c, err := s.cache().Load(memberKey{orgID, userID}, func() (cached, error) {
+		return s.load(ctx, s.Store, orgID, userID)
+	})
 	if err != nil {
-		return cached{}, err
-	}
-	c.at = now
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if gen != s.gen[orgID] {
-		return c, nil // something changed while this was read: answer, but do not keep it
-	}
-	if s.cache == nil {
-		s.cache = map[memberKey]cached{}
-	}
-	if now.After(s.sweepAt) {
-		for k, v := range s.cache {
-			if now.Sub(v.at) >= s.CacheTTL {
-				delete(s.cache, k)
-			}
-		}
-		s.sweepAt = now.Add(time.Minute)
-	}
-	if s.CacheTTL > 0 {
-		s.cache[key] = c
+		return cached{}, fmt.Errorf("org: access: %w", err)
 	}
 	return c, nil
+}
+
+func (s *Service) cache() *cache.Cache[memberKey, cached] {
+	s.cacheOnce.Do(func() { s.members = cache.New[memberKey, cached](s.CacheTTL, s.Now) })
+	return s.members
 }
 
 // load reads a membership, the org's custom roles and its MFA policy through q.
@@ -157,17 +136,11 @@ func (s *Service) load(ctx context.Context, q store.Queries, orgID, userID strin
 
 // forget drops cached permissions of one member, or of the whole org when userID is "".
 func (s *Service) forget(orgID, userID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.gen == nil {
-		s.gen = map[string]uint64{}
+	if userID != "" {
+		s.cache().Forget(memberKey{orgID, userID})
+		return
 	}
-	s.gen[orgID]++
-	for k := range s.cache {
-		if k.org == orgID && (userID == "" || k.user == userID) {
-			delete(s.cache, k)
-		}
-	}
+	s.cache().ForgetIf(func(k memberKey) bool { return k.org == orgID })
 }
 
 // Enter admits the caller to the org at all: a member (ErrNotFound otherwise) who meets

@@ -45,11 +45,11 @@ func (s *Service) Revoke(ctx context.Context, userID, sessionID, reason string) 
 		if reason == ReasonLogout {
 			action = audit.UserLogout
 		}
-		return audit.Record(ctx, q, audit.Event{Action: action, ActorID: userID, TargetType: "session", TargetID: sessionID,
+		return s.Audit.Record(ctx, q, audit.Event{Action: action, ActorID: userID, TargetType: "session", TargetID: sessionID,
 			Time: now, Details: map[string]any{"reason": reason}})
 	})
 	if err == nil {
-		s.Cache.Forget(sessionID)
+		s.Forget(sessionID)
 	}
 	return err
 }
@@ -65,16 +65,9 @@ func (s *Service) RevokeAll(ctx context.Context, q store.Queries, actorID, userI
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	err = audit.Record(ctx, q, audit.Event{Action: audit.SessionRevoked, ActorID: actorID, TargetType: "user", TargetID: userID,
+	err = s.Audit.Record(ctx, q, audit.Event{Action: audit.SessionRevoked, ActorID: actorID, TargetType: "user", TargetID: userID,
 		Time: now, Details: map[string]any{"reason": reason, "sessions": len(ids)}})
 	return ids, err
-}
-
-// Forget drops sessions from the liveness cache after their revocation committed.
-func (s *Service) Forget(ids []string) {
-	for _, id := range ids {
-		s.Cache.Forget(id)
-	}
 }
 
 // RevokeOthers ends every session of the user except keep.
@@ -85,7 +78,7 @@ func (s *Service) RevokeOthers(ctx context.Context, userID, keep string) error {
 		return err
 	})
 	if err == nil {
-		s.Forget(ids)
+		s.Forget(ids...)
 	}
 	return err
 }

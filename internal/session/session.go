@@ -7,12 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/cache"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/token"
 )
@@ -51,15 +53,20 @@ type Tokens struct {
 
 // Service manages sessions.
 type Service struct {
+	// Audit records security events in the transaction of the change.
+	Audit       *audit.Log
 	Store       store.Store
 	Access      *token.Access
 	IdleTTL     time.Duration // a session unused this long ends
 	AbsoluteTTL time.Duration // a session ends this long after it started, whatever happens
 	Now         func() time.Time
-	Cache       *LiveCache
-	Scoper      Scoper // decides organization scopes; nil refuses every org_id
+	// CacheTTL is how long a session's liveness is reused on bearer calls (≤ 5 s).
+	CacheTTL time.Duration
+	Scoper   Scoper // decides organization scopes; nil refuses every org_id
 
 	refreshes *prometheus.CounterVec
+	cacheOnce sync.Once
+	live      *cache.Cache[string, store.Session]
 }
 
 // NewService returns a session service and registers its metrics.
@@ -195,16 +202,16 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tok
 			return err
 		}
 		reused = sess.ID
-		return audit.Record(ctx, q, audit.Event{Action: audit.TokenRefreshReused, ActorID: sess.UserID, TargetType: "session",
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.TokenRefreshReused, ActorID: sess.UserID, TargetType: "session",
 			TargetID: sess.ID, Outcome: audit.Failure, Time: now, Details: map[string]any{"revoked_session": true}})
 	})
 	switch {
 	case err == nil && ended != "":
-		s.Cache.Forget(ended)
+		s.Forget(ended)
 		s.refreshes.WithLabelValues("invalid").Inc()
 		return nil, ErrInvalidToken
 	case err == nil && reused != "":
-		s.Cache.Forget(reused)
+		s.Forget(reused)
 		s.refreshes.WithLabelValues("reused").Inc()
 		return nil, ErrReused
 	case errors.Is(err, ErrInvalidToken):

@@ -2,15 +2,15 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"time"
 )
 
-// AuditEvent is one append-only, hash-chained row of the audit log.
+// AuditEvent is one append-only row of the audit log. A request appends it in the
+// transaction of the change it records, with a keyed MAC of its content; the chainer
+// later links committed rows into the hash chain (Seq, PrevHash, Hash), so appending
+// never waits on a shared row. The store never computes MACs: it does not hold the key.
 type AuditEvent struct {
-	Seq        int64
+	Pos        int64 // insertion order, assigned by AppendAudit
 	ID         string
 	Time       time.Time
 	Action     string
@@ -23,24 +23,16 @@ type AuditEvent struct {
 	RequestID  string
 	Outcome    string
 	Details    string // JSON object
-	PrevHash   string
-	Hash       string
-}
-
-// ChainHash is the hash of this event linked to the previous one. Every field is
-// length-prefixed so that no two different events encode alike.
-func (e *AuditEvent) ChainHash(prev string) string {
-	h := sha256.New()
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(e.Seq))
-	h.Write(n[:])
-	for _, f := range []string{prev, e.ID, e.Time.UTC().Format(time.RFC3339Nano), e.Action, e.ActorID, e.OrgID,
-		e.TargetType, e.TargetID, e.IP, e.UserAgent, e.RequestID, e.Outcome, e.Details} {
-		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
-		h.Write(n[:])
-		h.Write([]byte(f))
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	// PersonalMAC covers the fields that may hold personal data (IP, user agent,
+	// details); MAC covers the rest and PersonalMAC, so those fields can be erased
+	// without breaking the chain. Empty on a row written before the chain was keyed.
+	PersonalMAC string
+	MAC         string
+	ErasedAt    *time.Time // set when IP, user agent and details were erased
+	// Chain fields: zero until the chainer links the row.
+	Seq      int64
+	PrevHash string
+	Hash     string
 }
 
 // AuditFilter selects events for listing. Empty fields match everything.
@@ -52,21 +44,32 @@ type AuditFilter struct {
 	Action    string
 	Since     *time.Time
 	Until     *time.Time
-	// BeforeSeq pages backwards: only events older than this sequence number.
-	BeforeSeq int64
+	// BeforePos pages backwards: only events appended before this position.
+	BeforePos int64
 	Limit     int
 }
 
 // Audit stores the audit log.
 type Audit interface {
-	// AppendAudit assigns the event its sequence number and chain hash and stores it.
-	// Call it in the transaction of the change it records.
+	// AppendAudit stores the event, unchained, and sets its Pos. Call it in the
+	// transaction of the change it records.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
-	// ListAudit returns matching events, newest first.
+	// ListAudit returns matching events, chained or not, newest first.
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
-	// ScanAudit calls fn for every event in chain order.
+	// ScanAudit calls fn for every chained event in chain order.
 	ScanAudit(ctx context.Context, fn func(*AuditEvent) error) error
-	// AuditHead returns the sequence number and hash of the newest event, so that a
-	// verifier notices rows cut from the end of the chain.
-	AuditHead(ctx context.Context) (seq int64, hash string, err error)
+	// ScanUnchainedAudit calls fn for every event not yet chained, in insertion order.
+	ScanUnchainedAudit(ctx context.Context, fn func(*AuditEvent) error) error
+
+	// The chainer's part. LockAuditChain takes, inside a transaction, the lock that
+	// makes one chainer at a time extend the chain; false when another holds it.
+	LockAuditChain(ctx context.Context) (bool, error)
+	// AuditChainHead is the newest chained event's sequence number and hash (0, "" for
+	// an empty chain).
+	AuditChainHead(ctx context.Context) (seq int64, hash string, err error)
+	// UnchainedAudit returns up to limit events not yet chained and appended after
+	// afterPos, in insertion order.
+	UnchainedAudit(ctx context.Context, afterPos int64, limit int) ([]AuditEvent, error)
+	// SealAudit stores e's MACs and chain fields (by Pos).
+	SealAudit(ctx context.Context, e *AuditEvent) error
 }

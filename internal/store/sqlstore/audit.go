@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -9,38 +11,34 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-const auditColumns = `seq, id, time, action, actor_id, org_id, target_type, target_id, ip, user_agent, request_id, outcome, details, prev_hash, hash`
+const auditColumns = `pos, id, time, action, actor_id, org_id, target_type, target_id, ip, user_agent, request_id, outcome,
+	details, personal_mac, mac, erased_at, seq, prev_hash, hash`
 
 func scanAudit(row interface{ Scan(...any) error }) (*store.AuditEvent, error) {
 	var e store.AuditEvent
-	err := row.Scan(&e.Seq, &e.ID, timeDest{&e.Time}, &e.Action, &e.ActorID, &e.OrgID, &e.TargetType, &e.TargetID,
-		&e.IP, &e.UserAgent, &e.RequestID, &e.Outcome, &e.Details, &e.PrevHash, &e.Hash)
+	var seq sql.NullInt64
+	err := row.Scan(&e.Pos, &e.ID, timeDest{&e.Time}, &e.Action, &e.ActorID, &e.OrgID, &e.TargetType, &e.TargetID,
+		&e.IP, &e.UserAgent, &e.RequestID, &e.Outcome, &e.Details, &e.PersonalMAC, &e.MAC, nullTimeDest{&e.ErasedAt},
+		&seq, &e.PrevHash, &e.Hash)
 	if err != nil {
 		return nil, one(err)
 	}
+	e.Seq = seq.Int64
 	return &e, nil
 }
 
-// AppendAudit takes the chain head's row lock (PostgreSQL) or the write lock (SQLite)
-// by advancing it first, so concurrent appends are serialized and the chain never forks.
+// AppendAudit inserts the event unchained: no shared row is touched, so audited writes
+// of concurrent transactions do not wait on each other.
 func (q queries) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
-	var prev string
-	err := q.w.QueryRowContext(ctx, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash`).Scan(&e.Seq, &prev)
-	if err != nil {
-		return fmt.Errorf("sqlstore: audit head: %w", err)
-	}
 	if e.Details == "" {
 		e.Details = "{}"
 	}
 	e.Time = e.Time.UTC().Truncate(time.Microsecond) // what both databases keep
-	e.PrevHash = prev
-	e.Hash = e.ChainHash(prev)
-	if _, err := q.w.ExecContext(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, e.Hash); err != nil {
-		return fmt.Errorf("sqlstore: audit head: %w", err)
-	}
-	_, err = q.w.ExecContext(ctx, `INSERT INTO audit_events (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-		e.Seq, e.ID, ts(e.Time), e.Action, e.ActorID, e.OrgID, e.TargetType, e.TargetID, e.IP, e.UserAgent, e.RequestID,
-		e.Outcome, e.Details, e.PrevHash, e.Hash)
+	err := q.w.QueryRowContext(ctx, `INSERT INTO audit_events (id, time, action, actor_id, org_id, target_type, target_id, ip,
+		user_agent, request_id, outcome, details, personal_mac, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		RETURNING pos`,
+		e.ID, ts(e.Time), e.Action, e.ActorID, e.OrgID, e.TargetType, e.TargetID, e.IP, e.UserAgent, e.RequestID,
+		e.Outcome, e.Details, e.PersonalMAC, e.MAC).Scan(&e.Pos)
 	if err != nil {
 		return fmt.Errorf("sqlstore: append audit: %w", mapErr(err))
 	}
@@ -73,8 +71,8 @@ func (q queries) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Au
 	if f.Until != nil {
 		where = append(where, "time < "+arg(ts(*f.Until)))
 	}
-	if f.BeforeSeq > 0 {
-		where = append(where, "seq < "+arg(f.BeforeSeq))
+	if f.BeforePos > 0 {
+		where = append(where, "pos < "+arg(f.BeforePos))
 	}
 	query := `SELECT ` + auditColumns + ` FROM audit_events`
 	if len(where) > 0 {
@@ -84,59 +82,110 @@ func (q queries) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Au
 	if limit <= 0 {
 		limit = 50
 	}
-	query += " ORDER BY seq DESC LIMIT " + arg(limit)
+	query += " ORDER BY pos DESC LIMIT " + arg(limit)
+	return q.auditRows(ctx, "list audit", query, args...)
+}
+
+func (q queries) auditRows(ctx context.Context, op, query string, args ...any) ([]store.AuditEvent, error) {
 	rows, err := q.r.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: list audit: %w", err)
+		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	defer rows.Close()
 	var out []store.AuditEvent
 	for rows.Next() {
 		e, err := scanAudit(rows)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 		}
 		out = append(out, *e)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	return out, nil
 }
 
-func (q queries) ScanAudit(ctx context.Context, fn func(*store.AuditEvent) error) error {
+// scanPages calls fn for every row of query (which takes the last key seen and a limit,
+// and orders by that key), a page at a time, so that a long log is never held in memory.
+func (q queries) scanPages(ctx context.Context, op, query string, key func(*store.AuditEvent) int64, fn func(*store.AuditEvent) error) error {
 	const page = 1000
 	var after int64
 	for {
-		rows, err := q.r.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`, after, page)
+		events, err := q.auditRows(ctx, op, query, after, page)
 		if err != nil {
-			return fmt.Errorf("sqlstore: scan audit: %w", err)
-		}
-		n := 0
-		for rows.Next() {
-			e, err := scanAudit(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			n++
-			after = e.Seq
-			if err := fn(e); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil || n < page {
 			return err
+		}
+		for i := range events {
+			after = key(&events[i])
+			if err := fn(&events[i]); err != nil {
+				return err
+			}
+		}
+		if len(events) < page {
+			return nil
 		}
 	}
 }
 
-func (q queries) AuditHead(ctx context.Context) (int64, string, error) {
+func (q queries) ScanAudit(ctx context.Context, fn func(*store.AuditEvent) error) error {
+	return q.scanPages(ctx, "scan audit", `SELECT `+auditColumns+` FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`,
+		func(e *store.AuditEvent) int64 { return e.Seq }, fn)
+}
+
+func (q queries) ScanUnchainedAudit(ctx context.Context, fn func(*store.AuditEvent) error) error {
+	return q.scanPages(ctx, "scan unchained audit", `SELECT `+auditColumns+` FROM audit_events WHERE seq IS NULL AND pos > $1 ORDER BY pos LIMIT $2`,
+		func(e *store.AuditEvent) int64 { return e.Pos }, fn)
+}
+
+// auditChainLock is the PostgreSQL advisory lock key of the chainer (any fixed number
+// no other part of the service uses).
+const auditChainLock = 0x6761746561756469 // "gateaudi"
+
+// LockAuditChain takes a transaction-scoped advisory lock on PostgreSQL, so that one
+// replica at a time extends the chain; on SQLite the write transaction already holds
+// the database's one write lock.
+func (q queries) LockAuditChain(ctx context.Context) (bool, error) {
+	if !q.inTx {
+		return false, errors.New("sqlstore: LockAuditChain outside a transaction")
+	}
+	if q.dialect != Postgres {
+		return true, nil
+	}
+	var ok bool
+	if err := q.w.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock($1)`, int64(auditChainLock)).Scan(&ok); err != nil {
+		return false, fmt.Errorf("sqlstore: lock audit chain: %w", err)
+	}
+	return ok, nil
+}
+
+func (q queries) AuditChainHead(ctx context.Context) (int64, string, error) {
 	var seq int64
 	var hash string
-	err := q.r.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &hash)
+	err := q.r.QueryRowContext(ctx, `SELECT seq, hash FROM audit_events WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil
+	}
 	if err != nil {
-		return 0, "", fmt.Errorf("sqlstore: audit head: %w", err)
+		return 0, "", fmt.Errorf("sqlstore: audit chain head: %w", err)
 	}
 	return seq, hash, nil
+}
+
+func (q queries) UnchainedAudit(ctx context.Context, afterPos int64, limit int) ([]store.AuditEvent, error) {
+	return q.auditRows(ctx, "unchained audit", `SELECT `+auditColumns+` FROM audit_events WHERE seq IS NULL AND pos > $1 ORDER BY pos LIMIT $2`,
+		afterPos, limit)
+}
+
+func (q queries) SealAudit(ctx context.Context, e *store.AuditEvent) error {
+	var seq any
+	if e.Seq > 0 {
+		seq = e.Seq
+	}
+	err := affected(q.w.ExecContext(ctx, `UPDATE audit_events SET personal_mac = $1, mac = $2, seq = $3, prev_hash = $4, hash = $5
+		WHERE pos = $6`, e.PersonalMAC, e.MAC, seq, e.PrevHash, e.Hash, e.Pos))
+	if err != nil {
+		return fmt.Errorf("sqlstore: seal audit: %w", err)
+	}
+	return nil
 }

@@ -62,6 +62,20 @@ func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
 	return len(res), nil
 }
 
+// MigrateTo applies pending migrations up to and including version (tests of upgrades
+// use it to build a database as an older release left it).
+func (db *DB) MigrateTo(ctx context.Context, version int64) (applied int, err error) {
+	p, err := db.provider()
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: migrations: %w", err)
+	}
+	res, err := p.UpTo(ctx, version)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: migrate to %d: %w", version, err)
+	}
+	return len(res), nil
+}
+
 // MigrationStatus lists every known migration and whether it is applied.
 func (db *DB) MigrationStatus(ctx context.Context) ([]MigrationStatus, error) {
 	p, err := db.provider()

@@ -107,7 +107,7 @@ func openSQLite(path string, opt Options) (*DB, error) {
 	r.SetMaxOpenConns(opt.MaxConns)
 	r.SetMaxIdleConns(opt.MaxConns)
 	db := &DB{dialect: SQLite, path: path, write: w, read: r}
-	db.queries = queries{w: w, r: r, stmts: &stmtCache{db: r}}
+	db.queries = queries{w: w, r: r, stmts: &stmtCache{db: r}, dialect: SQLite}
 	return db, nil
 }
 
@@ -120,7 +120,7 @@ func openPostgres(rawURL string, opt Options) (*DB, error) {
 	p.SetMaxIdleConns(opt.MaxConns)
 	p.SetConnMaxIdleTime(5 * time.Minute)
 	db := &DB{dialect: Postgres, write: p, read: p}
-	db.queries = queries{w: p, r: p, stmts: &stmtCache{db: p}}
+	db.queries = queries{w: p, r: p, stmts: &stmtCache{db: p}, dialect: Postgres}
 	return db, nil
 }
 

@@ -19,9 +19,11 @@ type execer interface {
 // queries implements store.Queries. w takes writes, r takes reads; inside a transaction
 // both are the transaction.
 type queries struct {
-	w     execer
-	r     execer
-	stmts *stmtCache // prepared hot reads outside transactions; nil inside one
+	w       execer
+	r       execer
+	stmts   *stmtCache // prepared hot reads outside transactions; nil inside one
+	dialect string
+	inTx    bool
 }
 
 // stmtCache keeps prepared statements for the reads every bearer request makes, so the
@@ -65,7 +67,7 @@ func (db *DB) InTx(ctx context.Context, fn func(q store.Queries) error) (err err
 			_ = tx.Rollback()
 		}
 	}()
-	if err = fn(queries{w: tx, r: tx}); err != nil {
+	if err = fn(queries{w: tx, r: tx, dialect: db.dialect, inTx: true}); err != nil {
 		return err
 	}
 	if err = tx.Commit(); err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/logging"
 )
@@ -130,6 +131,20 @@ func (s *Server) Stop(t testing.TB) {
 		t.Errorf("serve: %v", err)
 	}
 	s.App.Close()
+}
+
+// VerifyAudit chains what has been appended to the audit log, then verifies the whole
+// log with the server's key; the test fails on an error (a broken log is in the report).
+func (s *Server) VerifyAudit(t testing.TB, opt audit.VerifyOptions) audit.Report {
+	t.Helper()
+	if _, err := s.App.Chainer().ChainAll(t.Context()); err != nil {
+		t.Fatalf("chain audit: %v", err)
+	}
+	rep, err := s.App.AuditLog().Verify(t.Context(), s.App.Store(), opt)
+	if err != nil {
+		t.Fatalf("verify audit: %v", err)
+	}
+	return rep
 }
 
 // Relisten opens another loopback listener, for tests that serve the app themselves.
