@@ -83,6 +83,8 @@ func domainError(err error) error {
 	switch {
 	case errors.As(err, &field):
 		return problem.Validation(problem.FieldError{Field: field.Field, Message: field.Message})
+	case errors.Is(err, org.ErrOutOfScope):
+		return problem.Forbidden("This token is scoped to another organization: it acts in that organization only. Refresh without org_id, or with this one, for a token that may do this.")
 	case errors.Is(err, org.ErrNotFound):
 		return problem.NotFound()
 	case errors.Is(err, org.ErrForbidden):

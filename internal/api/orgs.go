@@ -142,8 +142,8 @@ func (h *Orgs) Mount(rt *Router) {
 		return openapi.Operation{Method: method, Path: path, ID: id, Tag: tag, Bearer: true, Summary: summary,
 			Request: req, Response: resp, Status: status, Errors: errs}
 	}
-	rt.Handle(op("POST", "/v1/orgs", "createOrg", "Create an organization; the caller becomes its owner", createOrgRequest{}, Org{}, 201, 409, 422), h.Auth.Require(h.create))
-	listOp := op("GET", "/v1/orgs", "listOrgs", "The caller's organizations with their roles", nil, List[MyOrg]{}, 200, 422)
+	rt.Handle(op("POST", "/v1/orgs", "createOrg", "Create an organization; the caller becomes its owner (403 for a token scoped to an organization)", createOrgRequest{}, Org{}, 201, 403, 409, 422), h.Auth.Require(h.create))
+	listOp := op("GET", "/v1/orgs", "listOrgs", "The caller's organizations with their roles (a token scoped to an organization lists that one only)", nil, List[MyOrg]{}, 200, 422)
 	listOp.Query = pageParams
 	rt.Handle(listOp, h.Auth.Require(h.list))
 	rt.Handle(op("GET", "/v1/orgs/{org_id}", "getOrg", "An organization (org:read)", nil, Org{}, 200, 403, 404), h.Auth.Require(h.get))
@@ -185,7 +185,7 @@ func (h *Orgs) create(w http.ResponseWriter, r *http.Request, p *Principal) erro
 	if err := f.err(); err != nil {
 		return err
 	}
-	o, err := h.Orgs.Create(r.Context(), p.UserID, req.Name, req.Slug)
+	o, err := h.Orgs.Create(r.Context(), caller(p), req.Name, req.Slug)
 	if err != nil {
 		return domainError(err)
 	}
@@ -194,16 +194,17 @@ func (h *Orgs) create(w http.ResponseWriter, r *http.Request, p *Principal) erro
 
 func (h *Orgs) list(w http.ResponseWriter, r *http.Request, p *Principal) error {
 	return servePage(w, r, func(cursor string, limit int) ([]store.MemberOrg, error) {
-		return h.Orgs.List(r.Context(), p.UserID, cursor, limit)
+		return h.Orgs.List(r.Context(), caller(p), cursor, limit)
 	}, func(o *store.MemberOrg) string { return o.Org.ID },
 		func(o *store.MemberOrg) MyOrg { return MyOrg{Org: orgView(&o.Org), Roles: nonNil(o.Roles)} })
 }
 
-// caller is who calls, for the org service: the user and how their session signed in.
+// caller is who calls, for the org service: the user, how their session signed in, and
+// the organization their token is scoped to.
 func caller(p *Principal) org.Caller {
 	c := org.Caller{UserID: p.UserID}
 	if p.Claims != nil {
-		c.AMR = p.Claims.AMR
+		c.AMR, c.Scope = p.Claims.AMR, p.Claims.OrgID
 	}
 	return c
 }
@@ -342,7 +343,7 @@ func (h *Orgs) accept(w http.ResponseWriter, r *http.Request, p *Principal) erro
 	if err := f.err(); err != nil {
 		return err
 	}
-	inv, err := h.Orgs.Accept(r.Context(), p.UserID, req.Token)
+	inv, err := h.Orgs.Accept(r.Context(), caller(p), req.Token)
 	if err != nil {
 		return domainError(err)
 	}

@@ -62,7 +62,7 @@ func TestReadInFlightDuringAChangeIsNotCached(t *testing.T) {
 	ps := &pausingStore{Store: db, user: member}
 	composer, _ := notify.NewComposer("Test")
 	svc := &org.Service{Store: ps, Audit: testAudit, Composer: composer, Outbox: noWake{}, LinkBase: "http://x", Now: time.Now, CacheTTL: 5 * time.Second}
-	o, err := svc.Create(ctx, owner, "Cache", "cache-"+owner[len(owner)-8:])
+	o, err := svc.Create(ctx, org.Caller{UserID: owner}, "Cache", "cache-"+owner[len(owner)-8:])
 	if err != nil {
 		t.Fatal(err)
 	}

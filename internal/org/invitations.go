@@ -106,7 +106,13 @@ func (s *Service) RevokeInvitation(ctx context.Context, caller Caller, orgID, id
 // deleted since the invitation was sent are not granted, and the invitation is void
 // (ErrInvalidInvitation, left pending) when none of its roles is left, or when its inviter
 // no longer is a member holding members:invite and everything the roles now grant.
-func (s *Service) Accept(ctx context.Context, userID, tok string) (*store.Invitation, error) {
+//
+// A token scoped to an organization cannot join another (ErrOutOfScope).
+func (s *Service) Accept(ctx context.Context, caller Caller, tok string) (*store.Invitation, error) {
+	if caller.Scope != "" {
+		return nil, ErrOutOfScope
+	}
+	userID := caller.UserID
 	hash := token.Hash(tok)
 	var inv *store.Invitation
 	err := s.Store.InTx(ctx, func(q store.Queries) error {

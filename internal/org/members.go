@@ -107,6 +107,9 @@ func (s *Service) notLastOwner(ctx context.Context, q store.Queries, orgID strin
 // everything they hold. The last owner can do neither.
 func (s *Service) Remove(ctx context.Context, caller Caller, orgID, userID string) error {
 	leaving := caller.UserID == userID
+	if err := caller.within(orgID); err != nil {
+		return err
+	}
 	if leaving {
 		// Membership only (cached): strangers are turned away before any write transaction.
 		c, err := s.access(ctx, orgID, caller.UserID)

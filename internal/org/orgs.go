@@ -32,8 +32,13 @@ func checkSlug(slug string) error {
 	return nil
 }
 
-// Create makes an organization; the creator becomes its owner.
-func (s *Service) Create(ctx context.Context, userID, name, slug string) (*store.Org, error) {
+// Create makes an organization; the creator becomes its owner. A token scoped to an
+// organization cannot create another.
+func (s *Service) Create(ctx context.Context, caller Caller, name, slug string) (*store.Org, error) {
+	if caller.Scope != "" {
+		return nil, ErrOutOfScope
+	}
+	userID := caller.UserID
 	if err := errors.Join(checkName(name), checkSlug(slug)); err != nil {
 		return nil, err
 	}
@@ -58,9 +63,30 @@ func (s *Service) Create(ctx context.Context, userID, name, slug string) (*store
 	return o, nil
 }
 
-// List returns the caller's organizations with their roles there.
-func (s *Service) List(ctx context.Context, userID, after string, limit int) ([]store.MemberOrg, error) {
-	return s.Store.ListUserOrgs(ctx, userID, after, limit)
+// List returns the caller's organizations with their roles there; a token scoped to an
+// organization sees that one only.
+func (s *Service) List(ctx context.Context, caller Caller, after string, limit int) ([]store.MemberOrg, error) {
+	if caller.Scope == "" {
+		return s.Store.ListUserOrgs(ctx, caller.UserID, after, limit)
+	}
+	if after != "" { // the one page has been served
+		return nil, nil
+	}
+	m, err := s.Store.MemberOf(ctx, caller.Scope, caller.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil // no longer a member: the token lists nothing
+	}
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.Store.OrgByID(ctx, caller.Scope)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []store.MemberOrg{{Org: *o, Roles: m.Roles}}, nil
 }
 
 // Get returns an organization the caller may read.

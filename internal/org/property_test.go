@@ -299,7 +299,7 @@ func TestMembershipInvariantsProperty(t *testing.T) {
 					w.emails[u.ID] = u.Email
 				}
 				for i := 0; i < 2; i++ {
-					o, err := svc.Create(ctx, w.users[i], "P", fmt.Sprintf("p-%d-%d-%s", n, i, uuid.NewString()[:8]))
+					o, err := svc.Create(ctx, org.Caller{UserID: w.users[i]}, "P", fmt.Sprintf("p-%d-%d-%s", n, i, uuid.NewString()[:8]))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -414,7 +414,7 @@ func TestMembershipInvariantsProperty(t *testing.T) {
 						case len(granted) == 0, m.gate(inv.inviter, "members:invite") != nil, !m.covers(inv.inviter, granted, m.custom):
 							want = org.ErrInvalidInvitation // the inviter could not grant this any more
 						}
-						got, err := svc.Accept(ctx, u, inv.token)
+						got, err := svc.Accept(ctx, org.Caller{UserID: u}, inv.token)
 						expect(t, fmt.Sprintf("%s accepts %s's invitation to %s with %v", u, inv.inviter, inv.org, inv.roles), err, want)
 						if err != nil {
 							return

@@ -43,11 +43,28 @@ var (
 	ErrMFARequired = session.ErrMFARequired
 )
 
-// Caller is who calls an operation on an organization: the user, and the amr of their
-// access token, which holds "mfa" when the session was signed in with a second factor.
+// Caller is who calls an operation on an organization: the user, the amr of their
+// access token (which holds "mfa" when the session was signed in with a second factor),
+// and the organization the token is scoped to, if any.
 type Caller struct {
 	UserID string
 	AMR    []string
+	// Scope is the org_id of an organization-scoped token: such a token acts in that
+	// organization only, whatever else its user belongs to or owns.
+	Scope string
+}
+
+// ErrOutOfScope: the caller's token is scoped to another organization (or the operation,
+// such as creating an org, is not one a scoped token may do).
+var ErrOutOfScope = errors.New("org: the token is scoped to another organization")
+
+// within refuses a scoped caller acting on another organization than its own ("" names
+// none: operations outside every organization).
+func (c Caller) within(orgID string) error {
+	if c.Scope != "" && c.Scope != orgID {
+		return ErrOutOfScope
+	}
+	return nil
 }
 
 // WithMFA reports whether the caller's session was signed in with a second factor.
@@ -143,8 +160,8 @@ func (s *Service) forget(orgID, userID string) {
 	s.cache().ForgetIf(func(k memberKey) bool { return k.org == orgID })
 }
 
-// Enter admits the caller to the org at all: a member (ErrNotFound otherwise) who meets
-// its MFA policy. The API calls it before reading a request's input, so that a
+// Enter admits the caller to the org at all: a caller whose token is not scoped to
+// another org (ErrOutOfScope), a member (ErrNotFound otherwise) who meets its MFA policy. The API calls it before reading a request's input, so that a
 // non-member gets not-found whatever they send.
 func (s *Service) Enter(ctx context.Context, caller Caller, orgID string) error {
 	_, err := s.require(ctx, orgID, caller, "")
@@ -154,6 +171,9 @@ func (s *Service) Enter(ctx context.Context, caller Caller, orgID string) error 
 // require returns the caller's access if they are admitted to the org (see admit) and
 // hold perm (when not empty).
 func (s *Service) require(ctx context.Context, orgID string, caller Caller, perm string) (cached, error) {
+	if err := caller.within(orgID); err != nil {
+		return cached{}, err
+	}
 	c, err := s.access(ctx, orgID, caller.UserID)
 	if err != nil {
 		return cached{}, err
@@ -164,6 +184,9 @@ func (s *Service) require(ctx context.Context, orgID string, caller Caller, perm
 // requireTx is require without the cache, inside a transaction that changes membership
 // or roles: decisions that grant or take away power are made on current data.
 func (s *Service) requireTx(ctx context.Context, q store.Queries, orgID string, caller Caller, perm string) (cached, error) {
+	if err := caller.within(orgID); err != nil {
+		return cached{}, err
+	}
 	c, err := s.load(ctx, q, orgID, caller.UserID)
 	if err != nil {
 		return cached{}, err

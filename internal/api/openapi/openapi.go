@@ -68,7 +68,11 @@ func (d *Document) Build() map[string]any {
 			"title":   d.title,
 			"version": d.version,
 			"description": "Gatehouse identity service. Errors are RFC 9457 problem details " +
-				"(application/problem+json) with a stable `code`.",
+				"(application/problem+json) with a stable `code`. A request body must be sent with " +
+				"`Content-Type: application/json` (else 415 `unsupported_media_type`), be at most 1 MiB (413) " +
+				"and nest at most 32 levels (400). A token scoped to an organization (`org_id` claim) acts in " +
+				"that organization only: other organizations' routes, `POST /v1/orgs` and " +
+				"`POST /v1/invitations/accept` answer 403 `forbidden`; `/v1/me` routes stay usable.",
 		},
 		"paths": paths,
 		"components": map[string]any{
