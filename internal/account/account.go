@@ -42,7 +42,19 @@ type Limits struct {
 	FailuresPerAccount int
 	FailuresPerIP      int
 	Window             time.Duration
-	IPPerMinute        int // register, resend, forgot and MFA challenges together
+	IPPerMinute        int // every unauthenticated route that writes, together
+	// IPv6Prefix is how many leading bits of an IPv6 address identify a client for per-IP
+	// limits (64 when zero); IPv4 addresses count whole.
+	IPv6Prefix int
+}
+
+// clientKey is what per-IP limits count the address ip by.
+func (l Limits) clientKey(ip string) string {
+	bits := l.IPv6Prefix
+	if bits == 0 {
+		bits = 64
+	}
+	return ratelimit.ClientKey(ip, bits)
 }
 
 // Token lifetimes.
@@ -73,6 +85,8 @@ type Service struct {
 	// SecondFactor starts the step-up for users with MFA; nil turns step-up off.
 	SecondFactor interface {
 		Begin(ctx context.Context, q store.Queries, u *store.User, orgID string, amr []string, dev session.Device) (*mfa.Pending, error)
+		// Describe lists the user's factors in words, for the notice of a password reset.
+		Describe(ctx context.Context, q store.Queries, userID string) ([]string, error)
 	}
 	// OrgPolicy raises the minimum password length for members of organizations that
 	// ask for more; nil when organizations are not in use.
@@ -117,10 +131,11 @@ func localPart(email string) string {
 	return email
 }
 
-// checkIPBudget spends one unit of the client IP's per-minute budget shared by register,
-// resend, forgot and MFA challenges. Loopback is not exempt.
+// checkIPBudget spends one unit of the client's per-minute budget shared by every
+// unauthenticated route that writes (register, verify, resend, forgot, reset, MFA
+// challenges, passkey ceremonies). Loopback is not exempt.
 func (s *Service) checkIPBudget(ctx context.Context, ip string) error {
-	return s.spend(ctx, "ipmin:"+ip, s.Limits.IPPerMinute, time.Minute, "ip_per_minute")
+	return s.spend(ctx, "ipmin:"+s.Limits.clientKey(ip), s.Limits.IPPerMinute, time.Minute, "ip_per_minute")
 }
 
 // spend records one hit of key and, past limit, refuses with *RateLimited (counted in
@@ -137,7 +152,8 @@ func (s *Service) spend(ctx context.Context, key string, limit int, window time.
 	return nil
 }
 
-// CheckIPBudget is checkIPBudget for other flows that share the budget (MFA challenges).
+// CheckIPBudget is checkIPBudget for other flows that share the budget (MFA challenges,
+// passkey ceremonies).
 func (s *Service) CheckIPBudget(ctx context.Context, ip string) error {
 	return s.checkIPBudget(ctx, ip)
 }

@@ -9,6 +9,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 type syncBuffer struct {
@@ -28,20 +31,34 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// Every task runs exactly once: queued ones by Run (those left at shutdown too), ones
-// given when the queue is full or after Run stopped inline; a failing or panicking task
-// is logged and does not stop the others.
-func TestDeferredRunsEveryTaskOnce(t *testing.T) {
+// Do never runs a task on the caller's time while the queue runs: with a full queue the
+// oldest task is dropped (and counted), so a flood cannot make forgot-password or resend
+// answer more slowly for real accounts. Queued tasks run once, those left at shutdown
+// too; a failing or panicking task is logged and does not stop the others; after Run
+// stopped, tasks run inline (nothing is lost at shutdown).
+func TestDeferredShedsTheOldestWhenFull(t *testing.T) {
 	logs := &syncBuffer{}
-	d := NewDeferred(4, slog.New(slog.NewJSONHandler(logs, nil)))
+	d := NewDeferred(4, slog.New(slog.NewJSONHandler(logs, nil)), prometheus.NewRegistry())
 	var ran atomic.Int64
-	count := func(context.Context) error { ran.Add(1); return nil }
-
-	for range 10 { // 4 queued, 6 inline: Run is not running yet
-		d.Do(t.Context(), "count", count)
+	var order []int
+	var mu sync.Mutex
+	task := func(i int) func(context.Context) error {
+		return func(context.Context) error {
+			ran.Add(1)
+			mu.Lock()
+			order = append(order, i)
+			mu.Unlock()
+			return nil
+		}
 	}
-	if n := ran.Load(); n != 6 {
-		t.Fatalf("%d tasks ran inline with a full queue of 4, want 6", n)
+	for i := range 10 { // Run is not running yet: 6 are dropped, the newest 4 stay
+		d.Do(t.Context(), "count", task(i))
+	}
+	if n := ran.Load(); n != 0 {
+		t.Fatalf("%d tasks ran on the caller's time", n)
+	}
+	if got := testutil.ToFloat64(d.dropped); got != 6 {
+		t.Fatalf("dropped = %v, want 6", got)
 	}
 	d.Do(t.Context(), "fails", func(context.Context) error { return errors.New("boom") })
 	d.Do(t.Context(), "panics", func(context.Context) error { panic("oops") })
@@ -49,14 +66,14 @@ func TestDeferredRunsEveryTaskOnce(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	stop() // shut down at once: Run must still drain what is queued
 	d.Run(ctx)
-	if n := ran.Load(); n != 10 {
-		t.Fatalf("%d of 10 tasks ran after Run drained the queue", n)
+	if n := ran.Load(); n != 2 || order[0] != 8 || order[1] != 9 {
+		t.Fatalf("ran %d tasks in order %v; want the newest that fitted (8, 9) after two newer failures took room", n, order)
 	}
-	d.Do(t.Context(), "late", count) // after Run: inline, not lost
-	if n := ran.Load(); n != 11 {
+	d.Do(t.Context(), "late", task(99)) // after Run: inline, not lost
+	if n := ran.Load(); n != 3 {
 		t.Fatalf("a task given after Run stopped was not run (%d)", n)
 	}
-	for _, want := range []string{"deferred task failed", "boom", "deferred task panicked", "oops"} {
+	for _, want := range []string{"deferred task failed", "boom", "deferred task panicked", "oops", "dropped the oldest"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("log lacks %q: %s", want, logs.String())
 		}

@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -26,7 +27,7 @@ func sameEmail(a, b string) bool { return strings.EqualFold(a, b) }
 func accountKey(email string) string {
 	return "loginfail:acct:" + strings.ToLower(NormalizeEmail(email))
 }
-func ipKey(ip string) string { return "loginfail:ip:" + ip }
+func (s *Service) ipKey(ip string) string { return "loginfail:ip:" + s.Limits.clientKey(ip) }
 
 // LoginResult is either tokens, or a pending second-factor step (MFA).
 type LoginResult struct {
@@ -44,7 +45,7 @@ type LoginResult struct {
 func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
 	email := NormalizeEmail(in.Email)
 	ip := in.Device.IP
-	if r, err := s.Limiter.Peek(ctx, ipKey(ip), s.Limits.FailuresPerIP, s.Limits.Window); err != nil {
+	if r, err := s.Limiter.Peek(ctx, s.ipKey(ip), s.Limits.FailuresPerIP, s.Limits.Window); err != nil {
 		return nil, err
 	} else if !r.Allowed {
 		return nil, s.throttle(ctx, "", "ip", r.RetryAfter, false)
@@ -156,21 +157,11 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 	return &res, nil
 }
 
-// SecondFactorFailed counts a wrong second-factor code against the account like a wrong
-// password: without it, someone who knows the password could try codes through endless
-// fresh mfa_tokens.
-func (s *Service) SecondFactorFailed(ctx context.Context, email string) error {
-	r, err := s.Limiter.Hit(ctx, accountKey(email), s.Limits.FailuresPerAccount, s.Limits.Window)
-	if err == nil && !r.Allowed {
-		s.throttled.WithLabelValues("login_account").Inc()
-	}
-	return err
-}
-
-// SecondFactorAttempt charges a code checked on an account route (a current TOTP code
-// that allows changing the factor) against the account's login throttle before it is
-// checked, so that concurrent guesses cannot slip past; once the limit is reached it
-// refuses with *RateLimited.
+// SecondFactorAttempt charges a second-factor code against the account's login throttle
+// before it is checked, on the login path (a wrong code counts like a wrong password,
+// however many mfa_tokens the guesser opens) and on account routes (a current TOTP code
+// that allows changing the factor), so that concurrent guesses cannot slip past; once the
+// limit is reached it refuses with *RateLimited.
 func (s *Service) SecondFactorAttempt(ctx context.Context, email string) error {
 	return s.spend(ctx, accountKey(email), s.Limits.FailuresPerAccount, s.Limits.Window, "login_account")
 }
@@ -189,7 +180,7 @@ func (s *Service) SecondFactorPassed(ctx context.Context, email string) error {
 // fail records a failed attempt against the client IP and in the audit log.
 func (s *Service) fail(ctx context.Context, ip, userID, reason string) error {
 	s.logins.WithLabelValues("failed").Inc()
-	if _, err := s.Limiter.Hit(ctx, ipKey(ip), s.Limits.FailuresPerIP, s.Limits.Window); err != nil {
+	if _, err := s.Limiter.Hit(ctx, s.ipKey(ip), s.Limits.FailuresPerIP, s.Limits.Window); err != nil {
 		return err
 	}
 	return s.recordOnly(ctx, audit.Event{Action: audit.UserLoginFailed, TargetType: "user", TargetID: userID,
@@ -226,4 +217,38 @@ func (s *Service) recordOnly(ctx context.Context, e audit.Event, result error) e
 		return err
 	}
 	return result
+}
+
+// CheckPassword verifies a signed-in user's current password where a change needs it
+// (adding the first second factor: a stolen access token alone must not lock its owner
+// out). It is charged against the account's login throttle before any hash is computed
+// (429 once throttled); a right password takes back its charge, a wrong one is audited
+// and answers ErrInvalidCredentials.
+func (s *Service) CheckPassword(ctx context.Context, userID, pw string) error {
+	u, err := s.Store.UserByID(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("account: check password: %w", err)
+	}
+	if err := s.spend(ctx, accountKey(u.Email), s.Limits.FailuresPerAccount, s.Limits.Window, "login_account"); err != nil {
+		return err
+	}
+	ok := false
+	stored, err := s.Store.PasswordHash(ctx, u.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound): // no password to prove: costs a hash all the same
+		if err := s.Hasher.VerifyDummy(ctx, password.Normalize(pw)); err != nil {
+			return err
+		}
+	case err != nil:
+		return fmt.Errorf("account: check password: %w", err)
+	default:
+		if ok, _, err = s.Hasher.Verify(ctx, password.Normalize(pw), stored); err != nil && !errors.Is(err, password.ErrMalformedHash) {
+			return err
+		}
+	}
+	if !ok {
+		return s.recordOnly(ctx, audit.Event{Action: audit.UserReauthFailed, ActorID: u.ID, TargetType: "user", TargetID: u.ID,
+			Outcome: audit.Failure, Details: map[string]any{"reason": "wrong_current_password"}}, ErrInvalidCredentials)
+	}
+	return s.Limiter.Refund(ctx, accountKey(u.Email))
 }

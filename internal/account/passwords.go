@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
@@ -55,8 +56,13 @@ func (s *Service) sendReset(ctx context.Context, email string) error {
 }
 
 // ResetPassword sets a new password with a reset token and ends every session of the
-// user. It issues no tokens: the user signs in again (with their second factor).
-func (s *Service) ResetPassword(ctx context.Context, tok, newPassword string) error {
+// user. It issues no tokens: the user signs in again (with their second factor). The
+// token dies with every other open one-time token of the user, and the notice lists the
+// user's second factors, so that one added by someone else is seen.
+func (s *Service) ResetPassword(ctx context.Context, ip, tok, newPassword string) error {
+	if err := s.checkIPBudget(ctx, ip); err != nil {
+		return err
+	}
 	hash := token.Hash(tok)
 	// Check the new password before using the token, so a weak choice does not burn it.
 	t, err := s.Store.PeekOneTimeToken(ctx, hash, store.TokenPasswordReset, s.Now())
@@ -64,14 +70,14 @@ func (s *Service) ResetPassword(ctx context.Context, tok, newPassword string) er
 		return ErrInvalidToken
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("account: reset: %w", err)
 	}
 	u, err := s.Store.UserByID(ctx, t.UserID)
 	if err != nil {
-		return err
+		return fmt.Errorf("account: reset: %w", err)
 	}
-	if !sameEmail(u.Email, t.Email) {
-		return ErrInvalidToken
+	if !sameEmail(u.Email, t.Email) || u.Disabled {
+		return ErrInvalidToken // a disabled account gets no password set behind its administrator's back
 	}
 	policy, err := s.policyFor(ctx, u.ID)
 	if err != nil {
@@ -89,17 +95,18 @@ func (s *Service) ResetPassword(ctx context.Context, tok, newPassword string) er
 		now := s.Now()
 		if _, err := q.ConsumeOneTimeToken(ctx, hash, store.TokenPasswordReset, now); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return ErrInvalidToken // used meanwhile
+				return ErrInvalidToken // used or voided meanwhile
 			}
 			return err
 		}
-		if err := q.SetPasswordHash(ctx, u.ID, phc, now); err != nil {
+		current, err := q.UserByID(ctx, u.ID)
+		if err != nil {
 			return err
 		}
-		if revoked, err = s.Sessions.RevokeAll(ctx, q, u.ID, u.ID, "", session.ReasonPasswordReset); err != nil {
-			return err
+		if current.Disabled { // disabled while the new password was being hashed
+			return ErrInvalidToken
 		}
-		if err := s.notifyChanged(ctx, q, u, "reset"); err != nil {
+		if revoked, err = s.setPassword(ctx, q, u, phc, "", session.ReasonPasswordReset, "reset"); err != nil {
 			return err
 		}
 		return s.Audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordReset, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: now})
@@ -155,17 +162,10 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sessionID, current
 	}
 	var revoked []string
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
-		now := s.Now()
-		if err := q.SetPasswordHash(ctx, u.ID, phc, now); err != nil {
+		if revoked, err = s.setPassword(ctx, q, u, phc, sessionID, session.ReasonPasswordChanged, "changed"); err != nil {
 			return err
 		}
-		if revoked, err = s.Sessions.RevokeAll(ctx, q, u.ID, u.ID, sessionID, session.ReasonPasswordChanged); err != nil {
-			return err
-		}
-		if err := s.notifyChanged(ctx, q, u, "changed"); err != nil {
-			return err
-		}
-		return s.Audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordChanged, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: now})
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordChanged, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: s.Now()})
 	})
 	if err != nil {
 		return err
@@ -175,12 +175,36 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sessionID, current
 	return nil
 }
 
-func (s *Service) notifyChanged(ctx context.Context, q store.Queries, u *store.User, action string) error {
-	msg, err := s.Composer.Email(notify.PasswordChanged, u.Email, notify.Data{"Name": u.Name, "Action": action})
-	if err != nil {
-		return err
+// setPassword stores a new password hash through q and does what every password change
+// must: it ends the user's sessions but keep, voids their open one-time tokens (a reset
+// or verification link sent before must not outlive the password), and tells them by
+// email, listing their second factors. It returns the sessions ended, for the caller to
+// forget once the transaction commits.
+func (s *Service) setPassword(ctx context.Context, q store.Queries, u *store.User, phc, keep, reason, action string) ([]string, error) {
+	now := s.Now()
+	if err := q.SetPasswordHash(ctx, u.ID, phc, now); err != nil {
+		return nil, err
 	}
-	return notify.Enqueue(ctx, q, msg, s.Now())
+	revoked, err := s.Sessions.RevokeAll(ctx, q, u.ID, u.ID, keep, reason)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := q.VoidOneTimeTokens(ctx, u.ID, now); err != nil {
+		return nil, err
+	}
+	data := notify.Data{"Name": u.Name, "Action": action}
+	if s.SecondFactor != nil {
+		factors, err := s.SecondFactor.Describe(ctx, q, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		data["Factors"] = factors
+	}
+	msg, err := s.Composer.Email(notify.PasswordChanged, u.Email, data)
+	if err != nil {
+		return nil, err
+	}
+	return revoked, notify.Enqueue(ctx, q, msg, now)
 }
 
 // UpdateProfile changes the display name.

@@ -74,7 +74,10 @@ func (s *Service) link(path, tok string) string { return notify.Link(s.LinkBase,
 
 // VerifyEmail uses a verification token. The token is bound to the address it was sent
 // to: if the account's email changed since, it no longer verifies anything.
-func (s *Service) VerifyEmail(ctx context.Context, tok string) (*store.User, error) {
+func (s *Service) VerifyEmail(ctx context.Context, ip, tok string) (*store.User, error) {
+	if err := s.checkIPBudget(ctx, ip); err != nil {
+		return nil, err
+	}
 	var user *store.User
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		now := s.Now()

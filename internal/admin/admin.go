@@ -47,10 +47,12 @@ func (s *Service) Lookup(ctx context.Context, emailOrID string) (*store.User, er
 	return u, err
 }
 
-// SetDisabled disables (ending every session and pending login) or re-enables an account. actorID is the
-// administrator ("" for the command line).
+// SetDisabled disables (ending every session and pending login, and voiding the open
+// one-time tokens) or re-enables an account. actorID is the administrator ("" for the
+// command line).
 func (s *Service) SetDisabled(ctx context.Context, actorID, userID string, disabled bool) (revoked int, err error) {
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		voided := 0
 		now := s.Now()
 		if err := q.SetUserDisabled(ctx, userID, disabled, now); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
@@ -69,9 +71,13 @@ func (s *Service) SetDisabled(ctx context.Context, actorID, userID string, disab
 			if err := q.EndChallenges(ctx, userID, now); err != nil { // logins waiting for their second factor
 				return err
 			}
+			// A reset link would otherwise set a password that takes effect on re-enabling.
+			if voided, err = q.VoidOneTimeTokens(ctx, userID, now); err != nil {
+				return err
+			}
 		}
 		return s.Audit.Record(ctx, q, audit.Event{Action: action, ActorID: actorID, TargetType: "user", TargetID: userID, Time: now,
-			Details: map[string]any{"sessions_revoked": revoked}})
+			Details: map[string]any{"sessions_revoked": revoked, "tokens_voided": voided}})
 	})
 	return revoked, err
 }

@@ -59,7 +59,7 @@ func (h *Accounts) Mount(rt *Router) {
 		Errors: []int{409, 422, 429, 503}}, h.register)
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/auth/verify-email", ID: "verifyEmail", Tag: tag,
 		Summary: "Verify an email address with the emailed token", Request: tokenRequest{}, Response: UserEnvelope{},
-		Errors: []int{422}}, h.verifyEmail)
+		Errors: []int{422, 429}}, h.verifyEmail)
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/auth/verify-email/resend", ID: "resendVerification", Tag: tag,
 		Summary: "Email a new verification link (202 whether or not the account exists)", Request: emailRequest{}, Status: 202,
 		Errors: []int{422, 429}}, h.resend)
@@ -75,8 +75,8 @@ func (h *Accounts) Mount(rt *Router) {
 		Summary: "Email a password reset link (202 whether or not the account exists)", Request: emailRequest{}, Status: 202,
 		Errors: []int{422, 429}}, h.forgot)
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/auth/password/reset", ID: "resetPassword", Tag: tag,
-		Summary: "Set a new password with the emailed token; ends every session", Request: resetRequest{}, Status: 204,
-		Errors: []int{422, 503}}, h.reset)
+		Summary: "Set a new password with the emailed token; ends every session and voids the user's other emailed tokens", Request: resetRequest{}, Status: 204,
+		Errors: []int{422, 429, 503}}, h.reset)
 }
 
 func (h *Accounts) register(w http.ResponseWriter, r *http.Request) error {
@@ -108,7 +108,7 @@ func (h *Accounts) verifyEmail(w http.ResponseWriter, r *http.Request) error {
 	if err := f.err(); err != nil {
 		return err
 	}
-	u, err := h.Accounts.VerifyEmail(r.Context(), req.Token)
+	u, err := h.Accounts.VerifyEmail(r.Context(), reqinfo.From(r.Context()).IP, req.Token)
 	if err != nil {
 		return domainError(err)
 	}
@@ -208,7 +208,7 @@ func (h *Accounts) reset(w http.ResponseWriter, r *http.Request) error {
 	if err := f.err(); err != nil {
 		return err
 	}
-	if err := h.Accounts.ResetPassword(r.Context(), req.Token, req.Password); err != nil {
+	if err := h.Accounts.ResetPassword(r.Context(), reqinfo.From(r.Context()).IP, req.Token, req.Password); err != nil {
 		return domainError(err)
 	}
 	return noContent(w)

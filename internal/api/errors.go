@@ -58,6 +58,8 @@ func domainError(err error) error {
 	switch {
 	case errors.As(err, &mfaLimited):
 		return problem.RateLimited(mfaLimited.RetryAfter)
+	case errors.Is(err, mfa.ErrPasswordRequired):
+		return problem.Validation(problem.FieldError{Field: "current_password", Message: "is required to add the first second factor"})
 	case errors.Is(err, mfa.ErrInvalidToken):
 		return problem.InvalidToken(http.StatusUnauthorized, "The mfa_token is unknown, expired or used up: sign in again.")
 	case errors.Is(err, mfa.ErrInvalidCode):

@@ -48,6 +48,10 @@ func uniqueEmail(prefix string) string {
 
 const goodPassword = "correct horse battery staple"
 
+// firstFactor is the body of a route that may add the first second factor: it needs the
+// current password.
+var firstFactor = map[string]any{"current_password": goodPassword}
+
 // register creates an account and returns its id.
 func (e *env) register(t *testing.T, email, pw string) string {
 	t.Helper()

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/problem"
 )
 
@@ -28,8 +29,39 @@ func (h *SecondFactors) status(w http.ResponseWriter, r *http.Request, p *Princi
 	return writeJSON(w, http.StatusOK, out)
 }
 
+// firstFactorProof reads the optional {"current_password"} body of a route that may add
+// the first second factor, and returns the caller's proof with it.
+func firstFactorProof(r *http.Request, p *Principal) (mfa.Proof, error) {
+	var req firstFactorRequest
+	if r.ContentLength != 0 {
+		if err := jsonbody.Decode(r, &req); err != nil {
+			return mfa.Proof{}, err
+		}
+	}
+	return proofWith(p, req.CurrentPassword)
+}
+
+// proofWith is the caller's proof with the current password they sent (checked for
+// length here; against the stored hash by the mfa service when it is needed).
+func proofWith(p *Principal, password string) (mfa.Proof, error) {
+	if password != "" {
+		var f fields
+		f.checkPassword("current_password", password)
+		if err := f.err(); err != nil {
+			return mfa.Proof{}, err
+		}
+	}
+	proof := p.proof()
+	proof.Password = password
+	return proof, nil
+}
+
 func (h *SecondFactors) totpEnroll(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	e, err := h.MFA.EnrollTOTP(r.Context(), p.UserID, p.proof())
+	proof, err := firstFactorProof(r, p)
+	if err != nil {
+		return err
+	}
+	e, err := h.MFA.EnrollTOTP(r.Context(), p.UserID, proof)
 	if err != nil {
 		return domainError(err)
 	}
@@ -68,7 +100,11 @@ func (h *SecondFactors) backupCodes(w http.ResponseWriter, r *http.Request, p *P
 }
 
 func (h *SecondFactors) emailEnable(w http.ResponseWriter, r *http.Request, p *Principal) error {
-	if err := h.MFA.EnableEmail(r.Context(), p.UserID, p.SessionID, p.proof()); err != nil {
+	proof, err := firstFactorProof(r, p)
+	if err != nil {
+		return err
+	}
+	if err := h.MFA.EnableEmail(r.Context(), p.UserID, p.SessionID, proof); err != nil {
 		return domainError(err)
 	}
 	return noContent(w)
@@ -82,7 +118,11 @@ func (h *SecondFactors) smsEnroll(w http.ResponseWriter, r *http.Request, p *Pri
 	if !e164.MatchString(req.Phone) {
 		return problem.Validation(problem.FieldError{Field: "phone", Message: "must be an E.164 number such as +14155550123"})
 	}
-	if err := h.MFA.StartSMS(r.Context(), p.UserID, p.proof(), req.Phone); err != nil {
+	proof, err := proofWith(p, req.CurrentPassword)
+	if err != nil {
+		return err
+	}
+	if err := h.MFA.StartSMS(r.Context(), p.UserID, proof, req.Phone); err != nil {
 		return domainError(err)
 	}
 	w.WriteHeader(http.StatusAccepted)
@@ -112,7 +152,11 @@ func (h *SecondFactors) registerBegin(w http.ResponseWriter, r *http.Request, p 
 	if err := f.err(); err != nil {
 		return err
 	}
-	c, err := h.MFA.BeginRegistration(r.Context(), p.UserID, p.proof(), req.Name)
+	proof, err := proofWith(p, req.CurrentPassword)
+	if err != nil {
+		return err
+	}
+	c, err := h.MFA.BeginRegistration(r.Context(), p.UserID, proof, req.Name)
 	if err != nil {
 		return domainError(err)
 	}

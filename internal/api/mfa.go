@@ -53,7 +53,14 @@ type webauthnFinishRequest struct {
 }
 
 type registerBeginRequest struct {
-	Name string `json:"name,omitempty"`
+	Name            string `json:"name,omitempty"`
+	CurrentPassword string `json:"current_password,omitempty"`
+}
+
+// firstFactorRequest carries the current password, which adding the first second factor
+// needs.
+type firstFactorRequest struct {
+	CurrentPassword string `json:"current_password,omitempty"`
 }
 
 type codeRequest struct {
@@ -61,7 +68,8 @@ type codeRequest struct {
 }
 
 type phoneRequest struct {
-	Phone string `json:"phone"`
+	Phone           string `json:"phone"`
+	CurrentPassword string `json:"current_password,omitempty"`
 }
 
 // CeremonyResponse starts a WebAuthn ceremony.
@@ -146,17 +154,17 @@ func (h *SecondFactors) Mount(rt *Router) {
 		Summary: "Send a 6-digit code by email or SMS for a pending login", Request: mfaChallengeRequest{}, Status: 202,
 		Errors: []int{401, 403, 409, 422, 429}}, h.challenge)
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/auth/mfa/verify", ID: "mfaVerify", Tag: tag,
-		Summary: "Complete a login with a second-factor code", Request: mfaVerifyRequest{}, Response: TokenResponse{},
-		Errors: []int{401, 403, 422}}, h.verify)
+		Summary: "Complete a login with a second-factor code (wrong codes count against the account's login throttle)", Request: mfaVerifyRequest{}, Response: TokenResponse{},
+		Errors: []int{401, 403, 422, 429}}, h.verify)
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/auth/mfa/webauthn/begin", ID: "mfaWebAuthnBegin", Tag: tag,
 		Summary: "Start WebAuthn as the second factor of a pending login", Request: mfaTokenRequest{}, Response: CeremonyResponse{},
-		Errors: []int{401, 403, 409, 422}}, h.stepUpBegin)
+		Errors: []int{401, 403, 409, 422, 429}}, h.stepUpBegin)
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/auth/mfa/webauthn/finish", ID: "mfaWebAuthnFinish", Tag: tag,
 		Summary: "Complete a login with a WebAuthn assertion", Request: mfaWebAuthnFinishRequest{}, Response: TokenResponse{},
-		Errors: []int{401, 403, 422}}, h.stepUpFinish)
+		Errors: []int{401, 403, 422, 429}}, h.stepUpFinish)
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/auth/webauthn/login/begin", ID: "passkeyLoginBegin", Tag: tag,
-		Summary: "Start a passkey login (discoverable when no email is given)", Request: passkeyBeginRequest{}, Response: CeremonyResponse{},
-		Errors: []int{422}}, h.passkeyBegin)
+		Summary: "Start a passkey login: always discoverable (the authenticator picks the account), so the answer has the same shape whatever email is given", Request: passkeyBeginRequest{}, OptionalBody: true, Response: CeremonyResponse{},
+		Errors: []int{422, 429}}, h.passkeyBegin)
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/auth/webauthn/login/finish", ID: "passkeyLoginFinish", Tag: tag,
 		Summary: "Sign in with a passkey (no password)", Request: webauthnFinishRequest{}, Response: TokenResponse{},
 		Errors: []int{401, 403, 422}}, h.passkeyFinish)
@@ -165,7 +173,8 @@ func (h *SecondFactors) Mount(rt *Router) {
 	rt.Handle(openapi.Operation{Method: "GET", Path: "/v1/me/mfa", ID: "mfaStatus", Tag: me, Bearer: true,
 		Summary: "The user's second factors", Response: MFAStatus{}}, h.Auth.Require(h.status))
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/me/mfa/totp", ID: "totpEnroll", Tag: me, Bearer: true,
-		Summary: "Start TOTP enrollment (secret, otpauth URL and QR code)", Response: TOTPEnrollment{}, Errors: []int{403, 409}},
+		Summary: "Start TOTP enrollment (secret, otpauth URL and QR code); current_password is required while the account has no second factor", Request: firstFactorRequest{}, OptionalBody: true,
+		Response: TOTPEnrollment{}, Errors: []int{401, 403, 409, 422, 429}},
 		h.Auth.Require(h.totpEnroll))
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/me/mfa/totp/confirm", ID: "totpConfirm", Tag: me, Bearer: true,
 		Summary: "Confirm TOTP with a code (backup codes when it is the first factor)", Request: codeRequest{}, Response: BackupCodes{},
@@ -177,19 +186,20 @@ func (h *SecondFactors) Mount(rt *Router) {
 		Summary: "New backup codes (the old ones stop working)", Response: BackupCodes{}, Errors: []int{403, 409}},
 		h.Auth.Require(h.backupCodes))
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/me/mfa/email", ID: "emailEnable", Tag: me, Bearer: true,
-		Summary: "Turn on email codes (the email must be verified)", Status: 204, Errors: []int{403}}, h.Auth.Require(h.emailEnable))
+		Summary: "Turn on email codes (the email must be verified); current_password is required while the account has no second factor", Request: firstFactorRequest{}, OptionalBody: true,
+		Status: 204, Errors: []int{401, 403, 422, 429}}, h.Auth.Require(h.emailEnable))
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/me/mfa/sms", ID: "smsEnroll", Tag: me, Bearer: true,
-		Summary: "Text a confirmation code to a phone number (E.164)", Request: phoneRequest{}, Status: 202,
-		Errors: []int{403, 422, 429, 503}}, h.Auth.Require(h.smsEnroll))
+		Summary: "Text a confirmation code to a phone number (E.164); current_password is required while the account has no second factor", Request: phoneRequest{}, Status: 202,
+		Errors: []int{401, 403, 422, 429, 503}}, h.Auth.Require(h.smsEnroll))
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/me/mfa/sms/confirm", ID: "smsConfirm", Tag: me, Bearer: true,
-		Summary: "Confirm the phone number with the texted code", Request: codeRequest{}, Status: 204, Errors: []int{401, 422}},
+		Summary: "Confirm the phone number with the texted code (codes count against the account's login throttle)", Request: codeRequest{}, Status: 204, Errors: []int{401, 422, 429}},
 		h.Auth.Require(h.smsConfirm))
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/me/webauthn/register/begin", ID: "webauthnRegisterBegin", Tag: me, Bearer: true,
-		Summary: "Start registering a passkey or security key", Request: registerBeginRequest{}, Response: CeremonyResponse{},
-		Errors: []int{403, 422}}, h.Auth.Require(h.registerBegin))
+		Summary: "Start registering a passkey or security key; current_password is required while the account has no second factor", Request: registerBeginRequest{}, OptionalBody: true, Response: CeremonyResponse{},
+		Errors: []int{401, 403, 422, 429}}, h.Auth.Require(h.registerBegin))
 	rt.Handle(openapi.Operation{Method: "POST", Path: "/v1/me/webauthn/register/finish", ID: "webauthnRegisterFinish", Tag: me, Bearer: true,
-		Summary: "Store the new credential (with backup codes, shown once, when it is the first factor)", Request: webauthnFinishRequest{}, Status: 201, Response: RegisteredCredential{},
-		Errors: []int{409, 422}}, h.Auth.Require(h.registerFinish))
+		Summary: "Store the new credential (with backup codes, shown once, when it is the first factor); responses count against the account's login throttle", Request: webauthnFinishRequest{}, Status: 201, Response: RegisteredCredential{},
+		Errors: []int{409, 422, 429}}, h.Auth.Require(h.registerFinish))
 	rt.Handle(openapi.Operation{Method: "DELETE", Path: "/v1/me/webauthn/{id}", ID: "webauthnDelete", Tag: me, Bearer: true,
 		Summary: "Remove a passkey or security key", Status: 204, Errors: []int{403, 404}}, h.Auth.Require(h.deleteCredential))
 }
@@ -207,10 +217,7 @@ func (h *SecondFactors) challenge(w http.ResponseWriter, r *http.Request) error 
 	if err := f.err(); err != nil {
 		return err
 	}
-	if err := h.Accounts.CheckIPBudget(r.Context(), reqinfo.From(r.Context()).IP); err != nil {
-		return domainError(err)
-	}
-	if err := h.MFA.SendLoginCode(r.Context(), req.MFAToken, req.Method); err != nil {
+	if err := h.MFA.SendLoginCode(r.Context(), reqinfo.From(r.Context()).IP, req.MFAToken, req.Method); err != nil {
 		return domainError(err)
 	}
 	w.WriteHeader(http.StatusAccepted)
@@ -250,7 +257,7 @@ func (h *SecondFactors) stepUpBegin(w http.ResponseWriter, r *http.Request) erro
 	if err := f.err(); err != nil {
 		return err
 	}
-	c, err := h.MFA.BeginStepUp(r.Context(), req.MFAToken)
+	c, err := h.MFA.BeginStepUp(r.Context(), reqinfo.From(r.Context()).IP, req.MFAToken)
 	if err != nil {
 		return domainError(err)
 	}
@@ -290,7 +297,8 @@ func (h *SecondFactors) passkeyBegin(w http.ResponseWriter, r *http.Request) err
 			return err
 		}
 	}
-	c, err := h.MFA.BeginLogin(r.Context(), account.NormalizeEmail(req.Email))
+	// The email is checked but not used: the login is discoverable whatever it names.
+	c, err := h.MFA.BeginLogin(r.Context(), reqinfo.From(r.Context()).IP)
 	if err != nil {
 		return domainError(err)
 	}

@@ -12,16 +12,16 @@ import (
 
 func TestEmailAndSMSCodes(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
-		e := newMFAEnv(t, db(t), testserver.WithApp(app.WithOutboxTiming(200*time.Millisecond, 50*time.Millisecond)))
+		e := newMFAEnv(t, db(t), testserver.WithApp(app.WithOutboxTiming(200*time.Millisecond, 50*time.Millisecond)), manyAttempts)
 		// Email codes need a verified address.
 		unverified := uniqueEmail("unv")
 		e.register(t, unverified, goodPassword)
-		e.c.Do(t, "POST", "/v1/me/mfa/email", nil, e.login(t, unverified, goodPassword).Access).Expect(t, 403, "email_not_verified")
+		e.c.Do(t, "POST", "/v1/me/mfa/email", firstFactor, e.login(t, unverified, goodPassword).Access).Expect(t, 403, "email_not_verified")
 
 		u := e.verifiedUser(t, "codes")
-		e.c.Do(t, "POST", "/v1/me/mfa/email", nil, u.tok.Access).Expect(t, 204)
+		e.c.Do(t, "POST", "/v1/me/mfa/email", firstFactor, u.tok.Access).Expect(t, 204)
 		// Further factor changes need a session that used a factor.
-		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": "+14155550123"}, u.tok.Access).Expect(t, 403, "forbidden")
+		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": "+14155550123", "current_password": goodPassword}, u.tok.Access).Expect(t, 403, "forbidden")
 		mt, methods := e.startLogin(t, u.email)
 		if !slices.Equal(methods, []string{"email"}) {
 			t.Fatalf("methods = %v", methods)
@@ -38,14 +38,14 @@ func TestEmailAndSMSCodes(t *testing.T) {
 		access := tok.Str("access_token")
 
 		// SMS: E.164 only; the number is confirmed by a code.
-		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": "4155550123"}, access).Expect(t, 422, "validation_failed")
-		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": "+14155550123"}, access).Expect(t, 202)
+		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": "4155550123", "current_password": goodPassword}, access).Expect(t, 422, "validation_failed")
+		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": "+14155550123", "current_password": goodPassword}, access).Expect(t, 202)
 		enroll := e.sms.waitCode(t, "+14155550123", 1)
 		e.c.Do(t, "POST", "/v1/me/mfa/sms/confirm", map[string]any{"code": "000000"}, access).Expect(t, 401, "invalid_code")
 		e.c.Do(t, "POST", "/v1/me/mfa/sms/confirm", map[string]any{"code": enroll}, access).Expect(t, 204)
 		e.c.Do(t, "POST", "/v1/me/mfa/sms/confirm", map[string]any{"code": enroll}, access).Expect(t, 401, "invalid_code")
 		// An enrollment code expires after 10 minutes.
-		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": "+14155550999"}, access).Expect(t, 202)
+		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": "+14155550999", "current_password": goodPassword}, access).Expect(t, 202)
 		stale := e.sms.waitCode(t, "+14155550999", 1)
 		e.clock.Advance(10*time.Minute + time.Second)
 		e.c.Do(t, "POST", "/v1/me/mfa/sms/confirm", map[string]any{"code": stale}, access).Expect(t, 401, "invalid_code")
@@ -148,11 +148,11 @@ func TestTurningMFAOnEndsOtherSessions(t *testing.T) {
 		e := newMFAEnv(t, db(t), testserver.WithLocalhostIssuer())
 		enable := map[string]func(u orgUser){
 			"email": func(u orgUser) {
-				e.c.Do(t, "POST", "/v1/me/mfa/email", nil, u.tok.Access).Expect(t, 204)
+				e.c.Do(t, "POST", "/v1/me/mfa/email", firstFactor, u.tok.Access).Expect(t, 204)
 			},
 			"sms": func(u orgUser) {
 				const phone = "+14155550177"
-				e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": phone}, u.tok.Access).Expect(t, 202)
+				e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": phone, "current_password": goodPassword}, u.tok.Access).Expect(t, 202)
 				e.c.Do(t, "POST", "/v1/me/mfa/sms/confirm", map[string]any{"code": e.sms.waitCode(t, phone, 1)}, u.tok.Access).Expect(t, 204)
 			},
 			"passkey": func(u orgUser) {
@@ -193,11 +193,11 @@ func TestStartingEnrollmentNotifies(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
 		e := newMFAEnv(t, db(t))
 		u := e.verifiedUser(t, "start-totp")
-		e.c.Do(t, "POST", "/v1/me/mfa/totp", nil, u.tok.Access).Expect(t, 200)
+		e.c.Do(t, "POST", "/v1/me/mfa/totp", firstFactor, u.tok.Access).Expect(t, 200)
 		e.waitNotice(t, u.email, "Setting up an authenticator app as a second factor was started")
 
 		v := e.verifiedUser(t, "start-sms")
-		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": "+14155550188"}, v.tok.Access).Expect(t, 202)
+		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": "+14155550188", "current_password": goodPassword}, v.tok.Access).Expect(t, 202)
 		e.waitNotice(t, v.email, "Setting up text-message codes to +*********88 as a second factor was started")
 	})
 }
@@ -206,10 +206,10 @@ func TestStartingEnrollmentNotifies(t *testing.T) {
 // enrollment dies after 5 wrong ones, and so does the pending login of an email code.
 func TestCodesAllowLimitedAttempts(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
-		e := newMFAEnv(t, db(t))
+		e := newMFAEnv(t, db(t), manyAttempts)
 		const phone = "+14155550155"
 		u := e.verifiedUser(t, "tries")
-		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": phone}, u.tok.Access).Expect(t, 202)
+		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": phone, "current_password": goodPassword}, u.tok.Access).Expect(t, 202)
 		code := e.sms.waitCode(t, phone, 1)
 		wrong := "000000"
 		if code == wrong {
@@ -220,12 +220,12 @@ func TestCodesAllowLimitedAttempts(t *testing.T) {
 		}
 		e.c.Do(t, "POST", "/v1/me/mfa/sms/confirm", map[string]any{"code": code}, u.tok.Access).Expect(t, 401, "invalid_code")
 		// A new code works.
-		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": phone}, u.tok.Access).Expect(t, 202)
+		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": phone, "current_password": goodPassword}, u.tok.Access).Expect(t, 202)
 		e.c.Do(t, "POST", "/v1/me/mfa/sms/confirm", map[string]any{"code": e.sms.waitCode(t, phone, 2)}, u.tok.Access).Expect(t, 204)
 
 		// Email codes at login.
 		v := e.verifiedUser(t, "tries-email")
-		e.c.Do(t, "POST", "/v1/me/mfa/email", nil, v.tok.Access).Expect(t, 204)
+		e.c.Do(t, "POST", "/v1/me/mfa/email", firstFactor, v.tok.Access).Expect(t, 204)
 		mt, _ := e.startLogin(t, v.email)
 		e.c.Do(t, "POST", "/v1/auth/mfa/challenge", map[string]any{"mfa_token": mt, "method": "email"}, "").Expect(t, 202)
 		code = e.mail.WaitFor(t, v.email, "sign-in code").Code()

@@ -3,10 +3,12 @@ package api_test
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"image/png"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/apitest"
+	"github.com/gatehouse-id/gatehouse/internal/testutil/testdb"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/testserver"
 )
 
@@ -24,6 +27,10 @@ type mfaEnv struct {
 	clock *testserver.Clock
 	sms   *smsHook
 }
+
+// manyAttempts raises the account's login throttle, for tests of the per-code and
+// per-challenge limits that lie beneath it.
+var manyAttempts = testserver.With("GATEHOUSE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT", "100")
 
 func newMFAEnv(t *testing.T, db string, opts ...testserver.Option) *mfaEnv {
 	clock := testserver.NewClock()
@@ -35,7 +42,7 @@ func newMFAEnv(t *testing.T, db string, opts ...testserver.Option) *mfaEnv {
 // enrollTOTP turns TOTP on for the session and returns the secret and backup codes.
 func (e *mfaEnv) enrollTOTP(t *testing.T, u orgUser) (string, []string) {
 	t.Helper()
-	r := e.c.Do(t, "POST", "/v1/me/mfa/totp", nil, u.tok.Access).Expect(t, 200)
+	r := e.c.Do(t, "POST", "/v1/me/mfa/totp", firstFactor, u.tok.Access).Expect(t, 200)
 	secret := r.Str("secret")
 	conf := e.c.Do(t, "POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": rfc6238(t, secret, e.clock.Now())}, u.tok.Access).Expect(t, 200)
 	return secret, strs(conf.Body["backup_codes"])
@@ -71,7 +78,7 @@ func TestTOTPAndBackupCodes(t *testing.T) {
 		other := e.login(t, u.email, goodPassword) // another device, pwd only
 
 		// Enrollment: secret, otpauth URL and a QR code.
-		r := e.c.Do(t, "POST", "/v1/me/mfa/totp", nil, u.tok.Access).Expect(t, 200)
+		r := e.c.Do(t, "POST", "/v1/me/mfa/totp", firstFactor, u.tok.Access).Expect(t, 200)
 		if r.Header.Get("Cache-Control") != "no-store" {
 			t.Fatal("the TOTP secret is cacheable")
 		}
@@ -173,7 +180,7 @@ func TestTOTPAndBackupCodes(t *testing.T) {
 
 func TestMFATokenLimits(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
-		e := newMFAEnv(t, db(t))
+		e := newMFAEnv(t, db(t), manyAttempts)
 		u := e.verifiedUser(t, "limits")
 		secret, _ := e.enrollTOTP(t, u)
 
@@ -184,7 +191,6 @@ func TestMFATokenLimits(t *testing.T) {
 		}
 		e.clock.Advance(30 * time.Second)
 		e.verify(t, mt, "totp", rfc6238(t, secret, e.clock.Now())).Expect(t, 401, "invalid_token")
-		e.clock.Advance(15 * time.Minute) // the wrong codes throttled the account meanwhile
 
 		// It expires after 5 minutes.
 		mt, _ = e.startLogin(t, u.email)
@@ -201,24 +207,30 @@ func TestMFATokenLimits(t *testing.T) {
 }
 
 // Wrong codes count against the account like wrong passwords, so fresh mfa_tokens do
-// not give an attacker who knows the password unlimited guesses.
+// not give an attacker who knows the password more guesses: each attempt is charged
+// before its code is checked, and once the account is throttled no code is checked.
 func TestWrongCodesThrottleTheAccount(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
 		e := newMFAEnv(t, db(t))
 		u := e.verifiedUser(t, "guess")
 		secret, _ := e.enrollTOTP(t, u)
-		// Each password login and each wrong code counts: 5 in 15 minutes, then 429.
-		tries := 0
-		for ; tries < 10; tries++ {
+		// Each password login and each code counts: 5 in 15 minutes, then 429.
+		checked := 0
+		for round := 0; round < 5; round++ {
 			r := e.c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": u.email, "password": goodPassword}, "")
 			if r.Status == 429 {
 				break
 			}
 			r.Expect(t, 200)
-			e.verify(t, r.Str("mfa_token"), "totp", "00000"+string(rune('0'+tries))).Expect(t, 401, "invalid_code")
+			v := e.verify(t, r.Str("mfa_token"), "totp", "00000"+string(rune('0'+round)))
+			if v.Status == 429 {
+				break
+			}
+			v.Expect(t, 401, "invalid_code")
+			checked++
 		}
-		if tries != 3 {
-			t.Fatalf("throttled after %d rounds of login + wrong code, want 3 (5 counted attempts)", tries)
+		if checked != 2 {
+			t.Fatalf("%d wrong codes were checked, want 2 (logins and codes together count 5)", checked)
 		}
 		// After the window the right factor works, and success clears the count.
 		e.clock.Advance(15*time.Minute + time.Second)
@@ -226,6 +238,76 @@ func TestWrongCodesThrottleTheAccount(t *testing.T) {
 		e.verify(t, mt, "totp", rfc6238(t, secret, e.clock.Now())).Expect(t, 200)
 		for i := 0; i < 4; i++ {
 			e.startLogin(t, u.email) // the count starts again from zero
+		}
+	})
+}
+
+// The review's finding: with the password, an attacker opened five mfa_tokens and
+// guessed five codes with each (25 guesses). Now the five logins use the account's
+// budget, and every guess after them is refused before its code is checked.
+func TestFiveMFATokensDoNotGiveTwentyFiveGuesses(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		e := newMFAEnv(t, db(t))
+		u := e.verifiedUser(t, "five")
+		secret, _ := e.enrollTOTP(t, u)
+		var tokens []string
+		for range 5 {
+			mt, _ := e.startLogin(t, u.email)
+			tokens = append(tokens, mt)
+		}
+		for i, mt := range tokens {
+			for j := range 5 {
+				code := "00000" + string(rune('0'+j))
+				if i == 4 && j == 4 {
+					code = rfc6238(t, secret, e.clock.Now()) // even the right code
+				}
+				e.verify(t, mt, "totp", code).Expect(t, 429, "rate_limited")
+			}
+		}
+	})
+}
+
+// Twenty concurrent guesses on one mfa_token: the count is atomic, so no more than five
+// codes are ever checked (on PostgreSQL it once recorded 44 failures against 5). With
+// the account's own throttle out of the way the challenge counts exactly five and dies;
+// with it, the account stops the guesses sooner.
+func TestConcurrentGuessesAreCountedAtomically(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
+		for _, c := range []struct {
+			name            string
+			opts            []testserver.Option
+			checked, others int
+			other           string
+		}{
+			{"challenge limit", []testserver.Option{manyAttempts}, 5, 15, "invalid_token"},
+			{"account throttle", nil, 4, 16, "rate_limited"}, // the login took one of five
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				e := newMFAEnv(t, db(t), c.opts...)
+				u := e.verifiedUser(t, "race")
+				e.enrollTOTP(t, u)
+				mt, _ := e.startLogin(t, u.email)
+				var wg sync.WaitGroup
+				var mu sync.Mutex
+				codes := map[string]int{}
+				for i := range 20 {
+					wg.Go(func() {
+						r := e.c.Do(t, "POST", "/v1/auth/mfa/verify", map[string]any{"mfa_token": mt, "method": "totp",
+							"code": fmt.Sprintf("%06d", 100000+i)}, "")
+						mu.Lock()
+						codes[r.Code()]++
+						mu.Unlock()
+					})
+				}
+				wg.Wait()
+				if codes["invalid_code"] != c.checked || codes[c.other] != c.others {
+					t.Fatalf("answers %v; want %d invalid_code and %d %s", codes, c.checked, c.others, c.other)
+				}
+				failures := testdb.QueryInt(t, e.srv.Config.DatabaseURL, `SELECT MAX(failures) FROM mfa_challenges`)
+				if failures != c.checked {
+					t.Fatalf("the challenge recorded %d failures; want %d", failures, c.checked)
+				}
+			})
 		}
 	})
 }
@@ -256,7 +338,7 @@ func TestAccountRoutesThrottleTOTPGuesses(t *testing.T) {
 
 		// Confirming an enrollment counts the same way.
 		v := e.verifiedUser(t, "confirm-guess")
-		secret = e.c.Do(t, "POST", "/v1/me/mfa/totp", nil, v.tok.Access).Expect(t, 200).Str("secret")
+		secret = e.c.Do(t, "POST", "/v1/me/mfa/totp", firstFactor, v.tok.Access).Expect(t, 200).Str("secret")
 		for i := 0; i < 5; i++ {
 			e.c.Do(t, "POST", "/v1/me/mfa/totp/confirm", map[string]any{"code": wrong(i)}, v.tok.Access).Expect(t, 401, "invalid_code")
 		}
@@ -271,7 +353,7 @@ func TestAccountRoutesThrottleTOTPGuesses(t *testing.T) {
 		// A right code does not wipe the count: a session that enrolled its own TOTP
 		// cannot clear the throttle between password guesses.
 		w := e.verifiedUser(t, "wipe-guess")
-		secret = e.c.Do(t, "POST", "/v1/me/mfa/totp", nil, w.tok.Access).Expect(t, 200).Str("secret")
+		secret = e.c.Do(t, "POST", "/v1/me/mfa/totp", firstFactor, w.tok.Access).Expect(t, 200).Str("secret")
 		for i := 0; i < 4; i++ {
 			e.c.Do(t, "POST", "/v1/me/password", map[string]any{"current_password": "a wrong guess " + wrong(i), "new_password": "another passphrase here"}, w.tok.Access).
 				Expect(t, 401, "invalid_credentials")
@@ -335,8 +417,8 @@ func TestAdminMFAReset(t *testing.T) {
 		secret, backup := e.enrollTOTP(t, u)
 		mt, _ := e.startLogin(t, u.email)
 		access := e.verify(t, mt, "backup_code", backup[0]).Expect(t, 200).Str("access_token")
-		e.c.Do(t, "POST", "/v1/me/mfa/email", nil, access).Expect(t, 204)
-		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": "+14155550166"}, access).Expect(t, 202)
+		e.c.Do(t, "POST", "/v1/me/mfa/email", firstFactor, access).Expect(t, 204)
+		e.c.Do(t, "POST", "/v1/me/mfa/sms", map[string]any{"phone": "+14155550166", "current_password": goodPassword}, access).Expect(t, 202)
 		e.c.Do(t, "POST", "/v1/me/mfa/sms/confirm", map[string]any{"code": e.sms.waitCode(t, "+14155550166", 1)}, access).Expect(t, 204)
 		newPasskey(e.env, u.id).register(t, e.env, access, "Key")
 		pending, methods := e.startLogin(t, u.email)

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
+	"github.com/gatehouse-id/gatehouse/internal/janitor"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -32,6 +33,7 @@ type App struct {
 	now      func() time.Time
 	keys     *keys.Manager
 	chainer  *audit.Chainer
+	janitor  *janitor.Janitor
 	cfg      *config.Config
 	log      *slog.Logger
 	db       *sqlstore.DB
@@ -134,6 +136,9 @@ func (a *App) Keys() *keys.Manager { return a.keys }
 
 // Chainer links audit rows into the chain (tests run it on demand).
 func (a *App) Chainer() *audit.Chainer { return a.chainer }
+
+// Janitor removes expired rows (tests sweep on demand).
+func (a *App) Janitor() *janitor.Janitor { return a.janitor }
 
 // AuditLog is the keyed audit log every service records into.
 func (a *App) AuditLog() *audit.Log { return a.chainer.Log }

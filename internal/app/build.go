@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/account"
 	"github.com/gatehouse-id/gatehouse/internal/api"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/janitor"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/org"
@@ -89,12 +90,17 @@ func (a *App) build(ctx context.Context) error {
 	sessions := session.NewService(&session.Service{Store: a.db, Access: access, IdleTTL: cfg.RefreshIdleTTL,
 		AbsoluteTTL: cfg.SessionTTL, Now: a.now, CacheTTL: cfg.SessionCacheTTL, Audit: auditLog}, a.registry)
 	limiter := ratelimit.NewMemory(a.now)
-	deferred := account.NewDeferred(1024, a.log)
+	sessions.Limiter = limiter
+	sweeper := janitor.New(&janitor.Janitor{Store: a.db, Now: a.now, Log: a.log}, a.registry)
+	a.janitor = sweeper
+	a.background = append(a.background, sweeper.Run)
+	deferred := account.NewDeferred(1024, a.log, a.registry)
 	a.background = append(a.background, deferred.Run)
 	accounts := account.NewService(&account.Service{
 		Store: a.db, Audit: auditLog, Hasher: hasher, Policy: password.Policy{MinLength: cfg.PasswordMinLength}, Sessions: sessions,
 		Limiter: limiter, Limits: account.Limits{FailuresPerAccount: cfg.LimitLoginFailuresPerAccount,
-			FailuresPerIP: cfg.LimitLoginFailuresPerIP, Window: cfg.LimitWindow, IPPerMinute: cfg.LimitIPPerMinute},
+			FailuresPerIP: cfg.LimitLoginFailuresPerIP, Window: cfg.LimitWindow, IPPerMinute: cfg.LimitIPPerMinute,
+			IPv6Prefix: cfg.LimitIPv6Prefix},
 		Composer: composer, Outbox: sender, LinkBase: cfg.EmailLinkBase, Product: cfg.ProductName,
 		RequireVerifiedEmail: cfg.RequireVerifiedEmail, Now: a.now, UserCacheTTL: cfg.SessionCacheTTL, Deferred: deferred,
 	}, a.registry)
@@ -114,6 +120,7 @@ func (a *App) build(ctx context.Context) error {
 	}
 	accounts.SecondFactor = factors
 	factors.Attempts = accounts
+	factors.Budget = accounts
 	factors.UserChanged = accounts.ForgetUser
 	auth := &api.Authenticator{Access: access, Sessions: sessions}
 

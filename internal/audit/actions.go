@@ -24,6 +24,7 @@ const (
 	UserPasswordReset     Action = "user.password.reset"
 	UserPasswordResetSent Action = "user.password.reset_requested"
 	UserPasswordUpgraded  Action = "user.password.rehashed"
+	UserReauthFailed      Action = "user.reauth.failed" // a wrong current password where a change asked for it
 	VerificationSent      Action = "user.verification.sent"
 	SessionRevoked        Action = "session.revoked"
 	TokenRefreshReused    Action = "token.refresh.reused"

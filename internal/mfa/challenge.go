@@ -98,15 +98,37 @@ func (s *Service) Verify(ctx context.Context, mfaToken, method, code string, dev
 	})
 }
 
-// complete runs one second-factor attempt for a pending login: check decides, a wrong
-// answer counts against the challenge (committed), a right one starts the session.
+// complete runs one second-factor attempt for a pending login. The attempt is charged
+// first against the account's login throttle (a wrong code counts like a wrong password,
+// so fresh mfa_tokens do not give fresh guesses; 429 once it is reached), then counted
+// against the challenge inside the transaction that checks the code, atomically, so
+// concurrent guesses on one mfa_token never exceed MaxFailures. A wrong answer is
+// committed with its audit event; the last one allowed ends the challenge; a right one
+// starts the session and clears the account's count.
 func (s *Service) complete(ctx context.Context, mfaToken, method string, dev session.Device,
 	check func(q store.Queries, u *store.User, ch *store.MFAChallenge) (bool, error)) (*session.Tokens, error) {
+	ch, err := s.challenge(ctx, s.Store, mfaToken)
+	if err != nil {
+		return nil, err
+	}
+	u, err := pendingUser(ctx, s.Store, ch)
+	if err != nil {
+		return nil, err
+	}
+	if s.Attempts != nil {
+		if err := s.Attempts.SecondFactorAttempt(ctx, u.Email); err != nil {
+			return nil, err
+		}
+	}
 	var tokens *session.Tokens
 	var wrong bool
-	var email string
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
-		ch, err := s.challenge(ctx, q, mfaToken)
+	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		wrong = false
+		now := s.Now()
+		n, err := q.CountChallengeAttempt(ctx, ch.ID, MaxFailures, now)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrInvalidToken // used, expired, or out of attempts
+		}
 		if err != nil {
 			return err
 		}
@@ -114,42 +136,37 @@ func (s *Service) complete(ctx context.Context, mfaToken, method string, dev ses
 		if err != nil {
 			return err
 		}
-		email = u.Email
 		ok, err := check(q, u, ch)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			wrong = true
-			n, err := q.FailChallenge(ctx, ch.ID, MaxFailures, s.Now())
-			if err != nil {
-				return err
-			}
-			logOrg, err := audit.MemberOrg(ctx, q, ch.OrgID, u.ID)
-			if err != nil {
-				return err
-			}
-			return s.Audit.Record(ctx, q, audit.Event{Action: audit.MFAFailed, TargetType: "user", TargetID: u.ID, OrgID: logOrg,
-				Outcome: audit.Failure, Time: s.Now(), Details: map[string]any{"method": method, "failures": n}})
+		if ok {
+			tokens, err = s.finish(ctx, q, u, ch, method, dev)
+			return err
 		}
-		tokens, err = s.finish(ctx, q, u, ch, method, dev)
-		return err
+		wrong = true
+		if n >= MaxFailures {
+			if err := q.UseChallenge(ctx, ch.ID, now); err != nil && !errors.Is(err, store.ErrConflict) {
+				return err
+			}
+		}
+		logOrg, err := audit.MemberOrg(ctx, q, ch.OrgID, u.ID)
+		if err != nil {
+			return err
+		}
+		return s.Audit.Record(ctx, q, audit.Event{Action: audit.MFAFailed, TargetType: "user", TargetID: u.ID, OrgID: logOrg,
+			Outcome: audit.Failure, Time: now, Details: map[string]any{"method": method, "failures": n}})
 	})
 	if err != nil {
 		return nil, err
 	}
-	if s.Attempts != nil {
-		if wrong {
-			err = s.Attempts.SecondFactorFailed(ctx, email)
-		} else {
-			err = s.Attempts.SecondFactorPassed(ctx, email)
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
 	if wrong {
 		return nil, ErrInvalidCode
+	}
+	if s.Attempts != nil {
+		if err := s.Attempts.SecondFactorPassed(ctx, u.Email); err != nil {
+			return nil, err
+		}
 	}
 	s.Outbox.Wake()
 	return tokens, nil

@@ -83,8 +83,12 @@ func (s *Service) throttleSend(ctx context.Context, key string) error {
 	return nil
 }
 
-// SendLoginCode emails or texts a code for a pending login.
-func (s *Service) SendLoginCode(ctx context.Context, mfaToken, channel string) error {
+// SendLoginCode emails or texts a code for a pending login, from the client's per-IP
+// budget of unauthenticated writes.
+func (s *Service) SendLoginCode(ctx context.Context, ip, mfaToken, channel string) error {
+	if err := s.spendBudget(ctx, ip); err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(q store.Queries) error {
 		ch, err := s.challenge(ctx, q, mfaToken)
 		if err != nil {
@@ -117,6 +121,9 @@ func (s *Service) SendLoginCode(ctx context.Context, mfaToken, channel string) e
 // EnableEmail turns on email codes for a verified address.
 // sessionID is the session turning them on, which stays when MFA turns on.
 func (s *Service) EnableEmail(ctx context.Context, userID, sessionID string, proof Proof) error {
+	if err := s.proveFirstFactor(ctx, userID, proof); err != nil {
+		return err
+	}
 	return s.changeFactors(ctx, func(q store.Queries) ([]string, error) {
 		u, err := user(ctx, q, userID)
 		if err != nil {
@@ -141,6 +148,9 @@ func (s *Service) StartSMS(ctx context.Context, userID string, proof Proof, phon
 	if !s.SMSEnabled {
 		return ErrSMSUnavailable
 	}
+	if err := s.proveFirstFactor(ctx, userID, proof); err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(q store.Queries) error {
 		u, err := user(ctx, q, userID)
 		if err != nil {
@@ -163,8 +173,13 @@ func (s *Service) StartSMS(ctx context.Context, userID string, proof Proof, phon
 }
 
 // ConfirmSMS turns SMS codes on for the number the code was sent to; sessionID is the
-// session confirming it, which stays when MFA turns on.
+// session confirming it, which stays when MFA turns on. Codes count against the
+// account's login throttle, and wrong ones are audited.
 func (s *Service) ConfirmSMS(ctx context.Context, userID, sessionID, code string) error {
+	return s.guessLimited(ctx, userID, audit.MFASMSEnabled, func() error { return s.confirmSMS(ctx, userID, sessionID, code) })
+}
+
+func (s *Service) confirmSMS(ctx context.Context, userID, sessionID, code string) error {
 	var wrong bool
 	err := s.changeFactors(ctx, func(q store.Queries) ([]string, error) {
 		wrong = false

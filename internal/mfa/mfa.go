@@ -85,13 +85,21 @@ type Service struct {
 	// Attempts counts wrong second-factor codes against the account's login throttle
 	// (the account package); nil counts nothing.
 	Attempts interface {
-		SecondFactorFailed(ctx context.Context, email string) error
-		// SecondFactorAttempt charges a code checked on an account route before it is
-		// checked, and refuses (a rate-limit error) once the account is throttled.
+		// SecondFactorAttempt charges a code (on the login path or an account route)
+		// before it is checked, and refuses (a rate-limit error) once the account is
+		// throttled.
 		SecondFactorAttempt(ctx context.Context, email string) error
 		// SecondFactorRight takes back the charge of an account-route code that was right.
 		SecondFactorRight(ctx context.Context, email string) error
 		SecondFactorPassed(ctx context.Context, email string) error
+		// CheckPassword verifies the user's current password, charged against the same
+		// throttle: adding the first factor needs it (a stolen access token alone cannot).
+		CheckPassword(ctx context.Context, userID, password string) error
+	}
+	// Budget is the per-IP budget of unauthenticated routes that write (the account
+	// package); nil spends nothing.
+	Budget interface {
+		CheckIPBudget(ctx context.Context, ip string) error
 	}
 	// UserChanged is told when a user's record changes (MFA turned on or off), so caches
 	// of it can drop it.
@@ -192,39 +200,93 @@ func (s *Service) refreshEnabled(ctx context.Context, q store.Queries, u *store.
 	return nil, s.Audit.Record(ctx, q, audit.Event{Action: audit.MFADisabled, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: s.Now()})
 }
 
+// spendBudget spends one unit of the client's per-IP budget of unauthenticated writes.
+func (s *Service) spendBudget(ctx context.Context, ip string) error {
+	if s.Budget == nil {
+		return nil
+	}
+	return s.Budget.CheckIPBudget(ctx, ip)
+}
+
 func (s *Service) userChanged(id string) {
 	if s.UserChanged != nil {
 		s.UserChanged(id)
 	}
 }
 
-// guessLimited runs check, which verifies a code the user sent on an account route,
-// under the account's login throttle: every attempt is charged first and refused once
-// the account is throttled (429), so a session cannot guess TOTP codes without end. A
-// right code takes back only its own charge, never the whole count (only a complete
-// login clears it): a session that enrolled its own TOTP could otherwise wipe the count
-// between password guesses.
-func (s *Service) guessLimited(ctx context.Context, userID string, check func() error) error {
-	if s.Attempts == nil {
-		return check()
-	}
+// guessLimited runs check, which verifies a code (or an authenticator's response) the
+// user sent on an account route, under the account's login throttle: every attempt is
+// charged first and refused once the account is throttled (429), so a session cannot
+// guess TOTP codes without end. A wrong answer is audited as a failure of action; the
+// throttle bounds how many such rows an attacker can write. A right answer takes back
+// only its own charge, never the whole count (only a complete login clears it): a
+// session that enrolled its own TOTP could otherwise wipe the count between password
+// guesses.
+func (s *Service) guessLimited(ctx context.Context, userID string, action audit.Action, check func() error) error {
 	u, err := s.Store.UserByID(ctx, userID)
 	if err != nil {
 		return err
 	}
-	if err := s.Attempts.SecondFactorAttempt(ctx, u.Email); err != nil {
+	if s.Attempts != nil {
+		if err := s.Attempts.SecondFactorAttempt(ctx, u.Email); err != nil {
+			return err
+		}
+	}
+	err = check()
+	if errors.Is(err, ErrInvalidCode) || errors.Is(err, ErrWebAuthn) {
+		reason := "wrong_code"
+		if errors.Is(err, ErrWebAuthn) {
+			reason = "invalid_response"
+		}
+		if aerr := s.inTx(ctx, func(q store.Queries) error {
+			return s.Audit.Record(ctx, q, audit.Event{Action: action, ActorID: u.ID, TargetType: "user", TargetID: u.ID,
+				Outcome: audit.Failure, Time: s.Now(), Details: map[string]any{"reason": reason}})
+		}); aerr != nil {
+			return aerr
+		}
 		return err
 	}
-	if err := check(); err != nil {
+	if err != nil || s.Attempts == nil {
 		return err
 	}
 	return s.Attempts.SecondFactorRight(ctx, u.Email)
 }
 
-// Proof is what the caller's session shows of how, and when, its user signed in.
+// ErrPasswordRequired: adding the first second factor needs the current password.
+var ErrPasswordRequired = errors.New("mfa: the current password is required to add the first second factor")
+
+// proveFirstFactor checks the session's proof before a factor is added (stepUp: a
+// recent sign-in, with the second factor once there is one), and asks for the current
+// password when the user has no second factor yet: within ReauthMaxAge of the victim's
+// sign-in, a stolen access token could otherwise enroll the attacker's factor, which ends
+// every other session and survives a password reset. The cheap checks come first; the
+// change's transaction checks stepUp again on current data.
+func (s *Service) proveFirstFactor(ctx context.Context, userID string, p Proof) error {
+	u, err := s.Store.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if err := s.stepUp(u, p); err != nil {
+		return err
+	}
+	if u.MFAEnabled {
+		return nil
+	}
+	if p.Password == "" {
+		return ErrPasswordRequired
+	}
+	if s.Attempts == nil {
+		return errors.New("mfa: no password checker configured")
+	}
+	return s.Attempts.CheckPassword(ctx, userID, p.Password)
+}
+
+// Proof is what the caller's session shows of how, and when, its user signed in, and
+// the current password when the request carries one.
 type Proof struct {
 	AMR        []string
 	SignedInAt time.Time
+	Password   string
 }
 
 // stepUp refuses factor changes from a session that did not use the user's second factor

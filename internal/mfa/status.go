@@ -3,6 +3,7 @@ package mfa
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -20,17 +21,47 @@ type Status struct {
 
 // Status describes the user's factors.
 func (s *Service) Status(ctx context.Context, userID string) (*Status, error) {
+	return s.status(ctx, s.Store, userID)
+}
+
+// Describe lists the user's second factors in words, read through q, for the notices
+// that must show them (a password reset: a factor the user did not add is seen).
+func (s *Service) Describe(ctx context.Context, q store.Queries, userID string) ([]string, error) {
+	st, err := s.status(ctx, q, userID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	if st.TOTP {
+		out = append(out, "an authenticator app")
+	}
+	if st.Email {
+		out = append(out, "codes by email")
+	}
+	if st.SMS {
+		out = append(out, "text-message codes to "+st.Phone)
+	}
+	for _, c := range st.Credentials {
+		out = append(out, fmt.Sprintf("the passkey or security key %q", c.Name))
+	}
+	if st.BackupCodes > 0 {
+		out = append(out, fmt.Sprintf("%d unused backup codes", st.BackupCodes))
+	}
+	return out, nil
+}
+
+func (s *Service) status(ctx context.Context, q store.Queries, userID string) (*Status, error) {
 	st := &Status{}
-	if t, err := s.Store.TOTPByUser(ctx, userID); err == nil {
+	if t, err := q.TOTPByUser(ctx, userID); err == nil {
 		st.TOTP = t.Confirmed
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
 	var err error
-	if st.BackupCodes, err = s.Store.CountBackupCodes(ctx, userID); err != nil {
+	if st.BackupCodes, err = q.CountBackupCodes(ctx, userID); err != nil {
 		return nil, err
 	}
-	channels, err := s.Store.Channels(ctx, userID)
+	channels, err := q.Channels(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +73,7 @@ func (s *Service) Status(ctx context.Context, userID string) (*Status, error) {
 			st.SMS, st.Phone = true, MaskPhone(c.Address)
 		}
 	}
-	creds, err := s.Store.WebAuthnCredentials(ctx, userID)
+	creds, err := q.WebAuthnCredentials(ctx, userID)
 	if err != nil {
 		return nil, err
 	}

@@ -35,8 +35,12 @@ type Enrollment struct {
 func totpPurpose(userID string) string { return "totp:" + userID }
 
 // EnrollTOTP creates a pending secret (replacing a pending one), and tells the user by
-// email. An account that already has a confirmed one must disable it first.
+// email. An account that already has a confirmed one must disable it first; one without
+// any factor proves its current password.
 func (s *Service) EnrollTOTP(ctx context.Context, userID string, proof Proof) (*Enrollment, error) {
+	if err := s.proveFirstFactor(ctx, userID, proof); err != nil {
+		return nil, err
+	}
 	var out *Enrollment
 	err := s.inTx(ctx, func(q store.Queries) error {
 		u, err := user(ctx, q, userID)
@@ -105,7 +109,7 @@ func (s *Service) totpSecret(t *store.TOTP) (string, error) {
 // factor, MFA turns on, other sessions than sessionID end, and backup codes are returned.
 func (s *Service) ConfirmTOTP(ctx context.Context, userID, sessionID, code string) ([]string, error) {
 	var codes []string
-	err := s.guessLimited(ctx, userID, func() error { return s.confirmTOTP(ctx, userID, sessionID, code, &codes) })
+	err := s.guessLimited(ctx, userID, audit.MFATOTPEnabled, func() error { return s.confirmTOTP(ctx, userID, sessionID, code, &codes) })
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +161,7 @@ func (s *Service) confirmTOTP(ctx context.Context, userID, sessionID, code strin
 
 // DisableTOTP removes the authenticator app, which takes a current code.
 func (s *Service) DisableTOTP(ctx context.Context, userID, sessionID, code string) error {
-	return s.guessLimited(ctx, userID, func() error { return s.disableTOTP(ctx, userID, sessionID, code) })
+	return s.guessLimited(ctx, userID, audit.MFATOTPDisabled, func() error { return s.disableTOTP(ctx, userID, sessionID, code) })
 }
 
 func (s *Service) disableTOTP(ctx context.Context, userID, sessionID, code string) error {

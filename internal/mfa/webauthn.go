@@ -84,6 +84,9 @@ type registration struct {
 
 // BeginRegistration starts adding a passkey or security key.
 func (s *Service) BeginRegistration(ctx context.Context, userID string, proof Proof, name string) (*Ceremony, error) {
+	if err := s.proveFirstFactor(ctx, userID, proof); err != nil {
+		return nil, err
+	}
 	var out *Ceremony
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		u, err := user(ctx, q, userID)
@@ -124,7 +127,19 @@ func (s *Service) BeginRegistration(ctx context.Context, userID string, proof Pr
 
 // FinishRegistration verifies the authenticator's response and stores the credential.
 // sessionID is the session registering it, which stays when MFA turns on.
+//
+// Responses count against the account's login throttle, and failed ones are audited.
 func (s *Service) FinishRegistration(ctx context.Context, userID, sessionID, ceremonyID string, credential []byte) (*CredentialInfo, error) {
+	var out *CredentialInfo
+	err := s.guessLimited(ctx, userID, audit.MFAWebAuthnAdded, func() error {
+		var err error
+		out, err = s.finishRegistration(ctx, userID, sessionID, ceremonyID, credential)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) finishRegistration(ctx context.Context, userID, sessionID, ceremonyID string, credential []byte) (*CredentialInfo, error) {
 	var out *CredentialInfo
 	err := s.changeFactors(ctx, func(q store.Queries) ([]string, error) {
 		c, err := q.TakeCeremony(ctx, ceremonyID, "register", s.Now())
@@ -209,39 +224,22 @@ type assertion struct {
 // that, a passkey alone is one factor, and every account with a passkey has MFA on.
 var passwordless = webauthn.WithUserVerification(protocol.VerificationRequired)
 
-// BeginLogin starts a passkey login. With an email of a user who has credentials, the
-// options name them; otherwise the login is discoverable (the authenticator picks the
-// account), and an unknown email gets the same answer as none.
-func (s *Service) BeginLogin(ctx context.Context, email string) (*Ceremony, error) {
+// BeginLogin starts a passkey login, from the client's per-IP budget of unauthenticated
+// writes (each begin stores a ceremony). The login is always discoverable: the options
+// name no credentials and the authenticator picks the account, so the answer has the same
+// shape whatever email is given, and says nothing about whether it has an account or
+// passkeys. (Naming the user's credentials would tell anyone which addresses have them.)
+func (s *Service) BeginLogin(ctx context.Context, ip string) (*Ceremony, error) {
+	if err := s.spendBudget(ctx, ip); err != nil {
+		return nil, err
+	}
+	options, sess, err := s.WebAuthn.BeginDiscoverableLogin(passwordless)
+	if err != nil {
+		return nil, err
+	}
 	var out *Ceremony
-	err := s.Store.InTx(ctx, func(q store.Queries) error {
-		var options *protocol.CredentialAssertion
-		var sess *webauthn.SessionData
-		userID := ""
-		if email != "" {
-			if u, err := q.UserByEmail(ctx, email); err == nil {
-				w, _, err := s.loadWAUser(ctx, q, u)
-				if err != nil {
-					return err
-				}
-				if len(w.creds) > 0 {
-					options, sess, err = s.WebAuthn.BeginLogin(w, passwordless)
-					if err != nil {
-						return err
-					}
-					userID = u.ID
-				}
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-		}
-		if options == nil {
-			var err error
-			if options, sess, err = s.WebAuthn.BeginDiscoverableLogin(passwordless); err != nil {
-				return err
-			}
-		}
-		id, err := s.saveCeremony(ctx, q, "login", userID, "", assertion{Session: *sess})
+	err = s.Store.InTx(ctx, func(q store.Queries) error {
+		id, err := s.saveCeremony(ctx, q, "login", "", "", assertion{Session: *sess})
 		if err != nil {
 			return err
 		}
@@ -292,7 +290,7 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, credential
 			return refuse(nil, "", ErrWebAuthn)
 		}
 		row, err := q.WebAuthnCredentialByCredID(ctx, base64.RawURLEncoding.EncodeToString(parsed.RawID))
-		if errors.Is(err, store.ErrNotFound) || (err == nil && c.UserID != "" && row.UserID != c.UserID) {
+		if errors.Is(err, store.ErrNotFound) {
 			return refuse(nil, "", ErrWebAuthn)
 		}
 		if err != nil {
@@ -306,17 +304,14 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, credential
 		if err != nil {
 			return err
 		}
-		var cred *webauthn.Credential
-		if c.UserID != "" {
-			cred, err = s.WebAuthn.ValidateLogin(w, st.Session, parsed)
-		} else {
-			cred, err = s.WebAuthn.ValidateDiscoverableLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
-				if !bytes.Equal(userHandle, []byte(u.ID)) {
-					return nil, ErrWebAuthn
-				}
-				return w, nil
-			}, st.Session, parsed)
-		}
+		// The authenticator names the account (the user handle): it must be the owner
+		// of the credential it used.
+		cred, err := s.WebAuthn.ValidateDiscoverableLogin(func(rawID, userHandle []byte) (webauthn.User, error) {
+			if !bytes.Equal(userHandle, []byte(u.ID)) {
+				return nil, ErrWebAuthn
+			}
+			return w, nil
+		}, st.Session, parsed)
 		if err != nil {
 			return refuse(u, "invalid_assertion", ErrWebAuthn)
 		}
@@ -376,8 +371,12 @@ func (s *Service) recordUse(ctx context.Context, q store.Queries, row *store.Web
 	return err
 }
 
-// BeginStepUp starts WebAuthn as the second factor of a pending login.
-func (s *Service) BeginStepUp(ctx context.Context, mfaToken string) (*Ceremony, error) {
+// BeginStepUp starts WebAuthn as the second factor of a pending login, from the client's
+// per-IP budget of unauthenticated writes (each begin stores a ceremony).
+func (s *Service) BeginStepUp(ctx context.Context, ip, mfaToken string) (*Ceremony, error) {
+	if err := s.spendBudget(ctx, ip); err != nil {
+		return nil, err
+	}
 	var out *Ceremony
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		ch, err := s.challenge(ctx, q, mfaToken)

@@ -89,6 +89,10 @@ func NewSender(s store.Store, transports map[string]Transport, o Options) *Sende
 	if o.Registry != nil {
 		o.Registry.MustRegister(snd.sent, snd.failures, snd.depth)
 	}
+	for name := range transports { // every channel shows from the start, at 0
+		snd.sent.WithLabelValues(name)
+		snd.failures.WithLabelValues(name)
+	}
 	return snd
 }
 

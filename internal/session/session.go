@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/cache"
+	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/token"
 )
@@ -51,6 +52,11 @@ type Tokens struct {
 	SessionID    string
 }
 
+// ReplayAuditEvery: a used refresh token of a session that already ended is answered
+// invalid_token every time, but audited at most once per session in this time, so that
+// whoever holds a stolen token cannot write unbounded rows.
+const ReplayAuditEvery = time.Hour
+
 // Service manages sessions.
 type Service struct {
 	// Audit records security events in the transaction of the change.
@@ -63,6 +69,9 @@ type Service struct {
 	// CacheTTL is how long a session's liveness is reused on bearer calls (≤ 5 s).
 	CacheTTL time.Duration
 	Scoper   Scoper // decides organization scopes; nil refuses every org_id
+	// Limiter bounds how often replays of an ended session's refresh tokens are audited
+	// (once per session per ReplayAuditEvery); nil audits none of them.
+	Limiter ratelimit.Limiter
 
 	refreshes *prometheus.CounterVec
 	cacheOnce sync.Once
@@ -145,8 +154,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tok
 	hash := token.Hash(refreshToken)
 	var out *Tokens
 	var sub token.Subject
-	var reused string // the session revoked for reuse
-	var ended string  // the session found past its organization's lifetime
+	var reused string      // the session revoked for reuse
+	var ended string       // the session found past its organization's lifetime
+	var replayedEnded bool // a used token of a session that had already ended
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		rt, err := q.RefreshTokenByHash(ctx, hash)
 		if errors.Is(err, store.ErrNotFound) {
@@ -191,7 +201,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tok
 			// Lost the race to a concurrent exchange of the same token: that is reuse too.
 		}
 		if sess.RevokedAt != nil || !sess.Live(now, s.IdleTTL) {
-			return ErrInvalidToken // already over: nothing left to revoke
+			// Already over: nothing left to revoke, but a replayed token is worth a row.
+			replayedEnded = true
+			return s.auditEndedReplay(ctx, q, sess, now)
 		}
 		err = q.RevokeSession(ctx, sess.ID, ReasonRefreshReused, now)
 		if errors.Is(err, store.ErrNotFound) {
@@ -206,6 +218,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tok
 			TargetID: sess.ID, Outcome: audit.Failure, Time: now, Details: map[string]any{"revoked_session": true}})
 	})
 	switch {
+	case err == nil && replayedEnded:
+		s.refreshes.WithLabelValues("reused").Inc()
+		return nil, ErrInvalidToken
 	case err == nil && ended != "":
 		s.Forget(ended)
 		s.refreshes.WithLabelValues("invalid").Inc()
@@ -229,6 +244,20 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tok
 	}
 	s.refreshes.WithLabelValues("succeeded").Inc()
 	return out, nil
+}
+
+// auditEndedReplay records, through q, a used refresh token presented again after its
+// session ended (at most once per session per ReplayAuditEvery).
+func (s *Service) auditEndedReplay(ctx context.Context, q store.Queries, sess *store.Session, now time.Time) error {
+	if s.Limiter == nil {
+		return nil
+	}
+	r, err := s.Limiter.Hit(ctx, "replay-audit:"+sess.ID, 1, ReplayAuditEvery)
+	if err != nil || !r.Allowed {
+		return err
+	}
+	return s.Audit.Record(ctx, q, audit.Event{Action: audit.TokenRefreshReused, ActorID: sess.UserID, TargetType: "session",
+		TargetID: sess.ID, Outcome: audit.Failure, Time: now, Details: map[string]any{"session_ended": true}})
 }
 
 // errPastEnd: the org's session lifetime, counted from the session's start, is already

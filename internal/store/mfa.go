@@ -112,9 +112,11 @@ type MFA interface {
 	CreateChallenge(ctx context.Context, c *MFAChallenge) error
 	// ChallengeByHash returns a challenge whatever its state.
 	ChallengeByHash(ctx context.Context, hash string) (*MFAChallenge, error)
-	// FailChallenge counts a wrong code and ends the challenge at max failures; it
-	// returns the failure count.
-	FailChallenge(ctx context.Context, id string, max int, now time.Time) (int, error)
+	// CountChallengeAttempt counts an attempt against a live challenge before its code
+	// is checked, atomically: it returns the new count, or ErrNotFound when the challenge
+	// is used, expired or already has max attempts. Inside a transaction it holds the
+	// challenge's row until commit, so concurrent attempts are counted one at a time.
+	CountChallengeAttempt(ctx context.Context, id string, max int, now time.Time) (int, error)
 	// UseChallenge ends the challenge on success; ErrConflict when it already ended.
 	UseChallenge(ctx context.Context, id string, now time.Time) error
 	// EndChallenges ends every pending challenge of the user (the account was disabled).

@@ -32,4 +32,7 @@ type OneTimeTokens interface {
 	// ConsumeOneTimeToken marks the token used and returns it; ErrNotFound when it is
 	// unknown, of another kind, used, voided or expired.
 	ConsumeOneTimeToken(ctx context.Context, hash, kind string, now time.Time) (*OneTimeToken, error)
+	// VoidOneTimeTokens makes every open token of the user, of any kind, count as used
+	// (the password changed, the account was disabled), and returns how many it voided.
+	VoidOneTimeTokens(ctx context.Context, userID string, now time.Time) (int, error)
 }

@@ -27,6 +27,7 @@ type Queries interface {
 	OneTimeTokens
 	Orgs
 	MFA
+	Purge
 }
 
 // Store is a backend: Queries plus transactions and lifecycle.

@@ -26,6 +26,8 @@ type Operation struct {
 	Tag         string
 	Bearer      bool // requires Authorization: Bearer
 	Request     any  // zero value of the JSON body type, or nil
+	// OptionalBody: the request body may be left out (all its fields are optional).
+	OptionalBody bool
 	Status      int  // success status
 	Response    any  // zero value of the JSON success body, or nil for none
 	Errors      []int
@@ -110,7 +112,7 @@ func (d *Document) operation(op Operation) map[string]any {
 		o["parameters"] = params
 	}
 	if op.Request != nil {
-		o["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+		o["requestBody"] = map[string]any{"required": !op.OptionalBody, "content": map[string]any{
 			"application/json": map[string]any{"schema": d.schema(reflect.TypeOf(op.Request))}}}
 	}
 	responses := map[string]any{}

@@ -160,10 +160,10 @@ func (q queries) ChallengeByHash(ctx context.Context, hash string) (*store.MFACh
 	return &c, nil
 }
 
-func (q queries) FailChallenge(ctx context.Context, id string, max int, now time.Time) (int, error) {
+func (q queries) CountChallengeAttempt(ctx context.Context, id string, max int, now time.Time) (int, error) {
 	var n int
-	err := q.w.QueryRowContext(ctx, `UPDATE mfa_challenges SET failures = failures + 1,
-		used_at = CASE WHEN failures + 1 >= $1 THEN $2 ELSE used_at END WHERE id = $3 RETURNING failures`, max, ts(now), id).Scan(&n)
+	err := q.w.QueryRowContext(ctx, `UPDATE mfa_challenges SET failures = failures + 1
+		WHERE id = $1 AND used_at IS NULL AND expires_at > $2 AND failures < $3 RETURNING failures`, id, ts(now), max).Scan(&n)
 	return n, one(err)
 }
 

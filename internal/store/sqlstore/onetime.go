@@ -44,3 +44,12 @@ func (q queries) PeekOneTimeToken(ctx context.Context, hash, kind string, now ti
 	}
 	return &t, nil
 }
+
+func (q queries) VoidOneTimeTokens(ctx context.Context, userID string, now time.Time) (int, error) {
+	res, err := q.w.ExecContext(ctx, `UPDATE one_time_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL`, ts(now), userID)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: void one-time tokens: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,16 +94,29 @@ func testMFA(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 5; i++ {
-		n, err := s.FailChallenge(ctx, ch.ID, 5, base)
+		n, err := s.CountChallengeAttempt(ctx, ch.ID, 5, base)
 		if err != nil || n != i {
-			t.Fatalf("FailChallenge = %d, %v", n, err)
+			t.Fatalf("CountChallengeAttempt = %d, %v", n, err)
 		}
 	}
-	if got, _ := s.ChallengeByHash(ctx, "th"); got.UsedAt == nil || got.Failures != 5 {
-		t.Fatalf("challenge after 5 failures = %+v", got)
+	if n, err := s.CountChallengeAttempt(ctx, ch.ID, 5, base); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a sixth attempt = %d %v; want ErrNotFound", n, err)
+	}
+	if got, _ := s.ChallengeByHash(ctx, "th"); got.Failures != 5 {
+		t.Fatalf("challenge after 5 attempts = %+v", got)
+	}
+	if err := s.UseChallenge(ctx, ch.ID, base); err != nil { // the fifth may still be right
+		t.Fatal(err)
 	}
 	if err := s.UseChallenge(ctx, ch.ID, base); !errors.Is(err, store.ErrConflict) {
-		t.Fatal("a dead challenge was used")
+		t.Fatal("a used challenge was used again")
+	}
+	late := &store.MFAChallenge{ID: newID(), TokenHash: "th-late", UserID: u.ID, AMR: []string{"pwd"}, CreatedAt: base, ExpiresAt: base.Add(time.Minute)}
+	if err := s.CreateChallenge(ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CountChallengeAttempt(ctx, late.ID, 5, base.Add(time.Minute)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("an attempt on an expired challenge = %v; want ErrNotFound", err)
 	}
 	// EndChallenges ends the user's pending challenges, not another user's.
 	pending := &store.MFAChallenge{ID: newID(), TokenHash: "th-pending", UserID: u.ID, AMR: []string{"pwd"}, CreatedAt: base, ExpiresAt: base.Add(5 * time.Minute)}
@@ -177,5 +191,45 @@ func testMFA(t *testing.T, s store.Store) {
 	}
 	if creds, _ := s.WebAuthnCredentials(ctx, u.ID); len(creds) != 0 {
 		t.Fatal("credentials survived the reset")
+	}
+}
+
+// Twenty concurrent attempts on one challenge, each checking its code inside the
+// transaction that counted it: exactly max are counted, whatever the interleaving.
+func testChallengeAttemptsConcurrent(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := newUser(t, s, "race@example.com")
+	ch := &store.MFAChallenge{ID: newID(), TokenHash: "race", UserID: u.ID, AMR: []string{"pwd"}, CreatedAt: base, ExpiresAt: base.Add(5 * time.Minute)}
+	if err := s.CreateChallenge(ctx, ch); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	counted, refused := 0, 0
+	for range 20 {
+		wg.Go(func() {
+			err := s.InTx(ctx, func(q store.Queries) error {
+				if _, err := q.CountChallengeAttempt(ctx, ch.ID, 5, base); err != nil {
+					return err
+				}
+				time.Sleep(5 * time.Millisecond) // the code is being checked
+				return nil
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				counted++
+			case errors.Is(err, store.ErrNotFound):
+				refused++
+			default:
+				t.Errorf("attempt: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	got, _ := s.ChallengeByHash(ctx, "race")
+	if counted != 5 || refused != 15 || got.Failures != 5 {
+		t.Fatalf("%d attempts counted, %d refused, %d stored; want 5, 15, 5", counted, refused, got.Failures)
 	}
 }

@@ -25,6 +25,8 @@ func Run(t *testing.T, open Opener) {
 		{"Sessions", testSessions},
 		{"RefreshTokenRace", testRefreshTokenRace},
 		{"OneTimeTokens", testOneTimeTokens},
+		{"VoidOneTimeTokens", testVoidOneTimeTokens},
+		{"PurgeExpired", testPurgeExpired},
 		{"Outbox", testOutbox},
 		{"SigningKeys", testSigningKeys},
 		{"AuditLog", testAuditLog},
@@ -33,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"TxRollback", testTxRollback},
 		{"Orgs", testOrgs},
 		{"MFA", testMFA},
+		{"ChallengeAttemptsConcurrent", testChallengeAttemptsConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
