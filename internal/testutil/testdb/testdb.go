@@ -27,15 +27,10 @@ type Backend struct {
 	URL  func(t testing.TB) string
 }
 
-// Backends lists SQLite, and PostgreSQL when configured; when it is not, it logs why.
+// Backends lists SQLite and PostgreSQL. The PostgreSQL variant skips, saying why, when
+// its URL is not set (and fails instead in CI, where it must run).
 func Backends(t testing.TB) []Backend {
-	b := []Backend{{Name: "sqlite", URL: SQLiteURL}}
-	if os.Getenv(PostgresEnv) != "" {
-		b = append(b, Backend{Name: "postgres", URL: PostgresURL})
-	} else {
-		t.Logf("PostgreSQL backend skipped: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run it", PostgresEnv)
-	}
-	return b
+	return []Backend{{Name: "sqlite", URL: SQLiteURL}, {Name: "postgres", URL: PostgresURL}}
 }
 
 // SQLiteURL returns a sqlite:// URL to a new file in the test's temporary directory.
@@ -46,11 +41,15 @@ func SQLiteURL(t testing.TB) string {
 var counter atomic.Int64
 
 // PostgresURL creates an empty schema, dropped when the test ends, and returns a URL
-// whose search_path selects it. The test is skipped when PostgreSQL is not configured.
+// whose search_path selects it. The test is skipped when PostgreSQL is not configured
+// (and fails when CI=true).
 func PostgresURL(t testing.TB) string {
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
-		t.Skipf("skipping PostgreSQL test: %s is not set", PostgresEnv)
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not set: in CI the PostgreSQL tests must run, not skip", PostgresEnv)
+		}
+		t.Skipf("PostgreSQL test skipped: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run it", PostgresEnv)
 	}
 	schema := fmt.Sprintf("t_%d_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9, counter.Add(1))
 	admin, err := sql.Open("pgx", base)
