@@ -19,20 +19,20 @@ type Param struct {
 
 // Operation describes one route.
 type Operation struct {
-	Method      string
-	Path        string
-	ID          string
-	Summary     string
-	Tag         string
-	Bearer      bool // requires Authorization: Bearer
-	Request     any  // zero value of the JSON body type, or nil
+	Method  string
+	Path    string
+	ID      string
+	Summary string
+	Tag     string
+	Bearer  bool // requires Authorization: Bearer
+	Request any  // zero value of the JSON body type, or nil
 	// OptionalBody: the request body may be left out (all its fields are optional).
 	OptionalBody bool
-	Status      int  // success status
-	Response    any  // zero value of the JSON success body, or nil for none
-	Errors      []int
-	Query       []Param
-	Description string
+	Status       int // success status
+	Response     any // zero value of the JSON success body, or nil for none
+	Errors       []int
+	Query        []Param
+	Description  string
 }
 
 // Document is an OpenAPI 3.1 document under construction.
