@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/logging"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -83,7 +84,45 @@ Exits 0 when the log is intact, 1 with the first problem otherwise.`,
 	}
 	verify.Flags().StringVar(&checkpoint, "checkpoint", "", "SEQ:HASH of a checkpoint the service logged; the chain must still reach it")
 	addConfigFlags(verify.Flags())
-	cmd.AddCommand(verify)
+
+	var acceptLate bool
+	chain := &cobra.Command{
+		Use:   "chain",
+		Short: "Link audit events not yet in the chain (a running service does this by itself)",
+		Long: `Link into the chain the audit events that are not in it yet. A running service does this
+within a second of each write, so this is for a database no service runs on.
+
+Events older than 10 minutes are not linked: a row taken out of the chain must not be
+linked again elsewhere, hiding a deletion. If a process stopped before linking what it
+wrote and no service ran for longer than that, verify reports those events; after checking
+that this is what happened, --accept-late links them too and records that it did.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, db, err := openDB(cmd, true)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			mk, err := app.ExistingMasterKey(cfg)
+			if err != nil {
+				return fmt.Errorf("the audit chain is keyed with the master key: %w", err)
+			}
+			l, err := app.AuditLog(mk)
+			if err != nil {
+				return err
+			}
+			log := logging.New(cmd.ErrOrStderr(), cfg.LogLevel)
+			n, err := (&audit.Chainer{Store: db, Log: l, Logs: log, AcceptLate: acceptLate}).ChainAll(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "linked %d events\n", n)
+			return nil
+		},
+	}
+	chain.Flags().BoolVar(&acceptLate, "accept-late", false, "also link events older than 10 minutes (recorded in the log)")
+	addConfigFlags(chain.Flags())
+	cmd.AddCommand(verify, chain)
 	return cmd
 }
 

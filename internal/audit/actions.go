@@ -72,4 +72,7 @@ const (
 	// AuditChainRekeyed: rows written before the chain was keyed were checked with the
 	// old unkeyed hash and chained again with the keyed one (once, at upgrade).
 	AuditChainRekeyed Action = "audit.chain.rekeyed"
+	// AuditLateAccepted: the operator had rows chained that were older than the chainer
+	// accepts on its own (see Chainer.AcceptLate).
+	AuditLateAccepted Action = "audit.chain.late_accepted"
 )

@@ -117,6 +117,18 @@ func TestUnchainedOldRowsAreNotRelinked(t *testing.T) {
 	if rep := f.verify(t, audit.VerifyOptions{}); rep.OK() || !strings.Contains(rep.Broken, "never chained") {
 		t.Fatalf("rows taken out of the chain: %+v", rep)
 	}
+	// The operator, having looked, can have them linked: the log records that.
+	g.chainer.AcceptLate = true
+	if n := g.chain(t); n != 3 { // the two late rows and the event recording them
+		t.Fatalf("with AcceptLate the chainer linked %d rows, want 3", n)
+	}
+	if rep := f.verify(t, audit.VerifyOptions{}); !rep.OK() || rep.Events != 5 {
+		t.Fatalf("after accepting the late rows: %+v", rep)
+	}
+	events, _ := f.db.ListAudit(t.Context(), store.AuditFilter{Action: string(audit.AuditLateAccepted)})
+	if len(events) != 1 || !strings.Contains(events[0].Details, `"events":2`) {
+		t.Fatalf("late_accepted events = %+v", events)
+	}
 }
 
 // relinkWithoutKey recomputes prev_hash and hash of every chained row with plain SHA-256,

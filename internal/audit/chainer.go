@@ -35,6 +35,10 @@ type Chainer struct {
 	// an old unchained row is one taken out of the chain to be relinked elsewhere: the
 	// chainer will not launder a deletion by chaining what followed it again.
 	LateAfter time.Duration
+	// AcceptLate chains such rows all the same, recording that it did: the operator's
+	// decision (`gatehouse audit chain --accept-late`) after a process stopped before
+	// chaining what it wrote and nothing ran for longer than LateAfter.
+	AcceptLate bool
 
 	wake     chan struct{}
 	once     sync.Once
@@ -104,7 +108,11 @@ func (c *Chainer) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			c.pass(final)
+			// Wait for the lock: an earlier pass cancelled mid-transaction may still hold it
+			// while its rollback finishes.
+			if _, err := c.ChainAll(final); err != nil {
+				c.Logs.Error("audit: chaining before shutdown failed", "error", err.Error())
+			}
 			c.checkpoint(final)
 			cancel()
 			return
@@ -155,8 +163,9 @@ func (c *Chainer) Chain(ctx context.Context) (int, error) {
 // chainBatch links up to batch rows appended after afterPos in one transaction.
 func (c *Chainer) chainBatch(ctx context.Context, afterPos int64) (linked int, lastPos int64, more bool, err error) {
 	var refused []refusal
+	var late []int64
 	err = c.Store.InTx(ctx, func(q store.Queries) error {
-		linked, refused = 0, nil
+		linked, refused, late = 0, nil, nil
 		ok, err := q.LockAuditChain(ctx)
 		if err != nil {
 			return err
@@ -181,8 +190,12 @@ func (c *Chainer) chainBatch(ctx context.Context, afterPos int64) (linked int, l
 				continue
 			}
 			if time.Since(e.Time) > c.LateAfter {
-				refused = append(refused, refusal{e.Pos, "it is older than " + c.LateAfter.String() + " (taken out of the chain, or left by a process that stopped)"})
-				continue
+				if !c.AcceptLate {
+					refused = append(refused, refusal{e.Pos, "it is older than " + c.LateAfter.String() +
+						" (taken out of the chain, or left by a process that stopped: `gatehouse audit chain --accept-late` links it, audited)"})
+					continue
+				}
+				late = append(late, e.Pos)
 			}
 			seq++
 			e.Seq, e.PrevHash = seq, prev
@@ -193,6 +206,10 @@ func (c *Chainer) chainBatch(ctx context.Context, afterPos int64) (linked int, l
 			prev = e.Hash
 			linked++
 		}
+		if len(late) > 0 { // recorded now, chained by the next batch
+			return c.Log.Record(ctx, q, Event{Action: AuditLateAccepted, TargetType: "audit_log",
+				Details: map[string]any{"events": len(late), "first_position": late[0], "last_position": late[len(late)-1]}})
+		}
 		return nil
 	})
 	if errors.Is(err, ErrBusy) {
@@ -202,7 +219,7 @@ func (c *Chainer) chainBatch(ctx context.Context, afterPos int64) (linked int, l
 		return 0, 0, false, fmt.Errorf("audit: chain: %w", err)
 	}
 	c.report(refused)
-	return linked, lastPos, more, nil
+	return linked, lastPos, more || len(late) > 0, nil
 }
 
 // refusal is a row the chainer will not link, and why.

@@ -91,8 +91,8 @@ func Verify(ctx context.Context, s store.Audit, key []byte, opt VerifyOptions) (
 		case !macsVerify(key, e):
 			rep.Broken = fmt.Sprintf("unchained event at position %d (%s) was inserted or changed without the key: its MAC does not verify", e.Pos, e.ID)
 		case opt.Now.Sub(e.Time) > PendingBound:
-			rep.Broken = fmt.Sprintf("event at position %d (%s, %s) was never chained: no `gatehouse serve` has run since it was written, or it was inserted outside the service",
-				e.Pos, e.ID, e.Time.Format(time.RFC3339))
+			rep.Broken = fmt.Sprintf("event at position %d (%s, %s) was never chained: it was taken out of the chain, or no `gatehouse serve` has run since "+
+				"a process that wrote it stopped (then `gatehouse audit chain --accept-late` links it, audited)", e.Pos, e.ID, e.Time.Format(time.RFC3339))
 		}
 		if rep.Broken != "" {
 			return errStop
