@@ -108,7 +108,9 @@ func QueryInt(t testing.TB, dbURL, query string, args ...any) int {
 func Open(t testing.TB, dbURL string) *sql.DB {
 	driver, dsn := "pgx", dbURL
 	if strings.HasPrefix(dbURL, "sqlite://") {
-		driver, dsn = "sqlite", "file:"+strings.TrimPrefix(dbURL, "sqlite://")
+		// Wait for the server's writers (the audit chainer writes in the background)
+		// instead of failing with SQLITE_BUSY.
+		driver, dsn = "sqlite", "file:"+strings.TrimPrefix(dbURL, "sqlite://")+"?_pragma=busy_timeout(10000)"
 	}
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
