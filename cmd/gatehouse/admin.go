@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-id/gatehouse/internal/admin"
-	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/logging"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
@@ -52,11 +51,7 @@ func newAdminCmd() *cobra.Command {
 					return err
 				}
 				log := logging.New(cmd.ErrOrStderr(), cfg.LogLevel)
-				mk, err := app.MasterKey(cfg, log)
-				if err != nil {
-					return err
-				}
-				auditLog, err := app.AuditLog(mk)
+				_, auditLog, err := masterKeyAndAuditLog(cfg, log)
 				if err != nil {
 					return err
 				}

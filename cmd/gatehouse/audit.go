@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/logging"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -50,15 +51,11 @@ Exits 0 when the log is intact, 1 with the first problem otherwise.`,
 				return err
 			}
 			defer db.Close()
-			mk, err := app.ExistingMasterKey(cfg)
-			if err != nil {
-				return fmt.Errorf("the audit chain is keyed with the master key: %w", err)
-			}
-			key, err := audit.KeyFromMaster(mk)
+			l, err := existingAuditLog(cfg)
 			if err != nil {
 				return err
 			}
-			rep, err := audit.Verify(cmd.Context(), db, key, opt)
+			rep, err := l.Verify(cmd.Context(), db, opt)
 			if err != nil {
 				return err
 			}
@@ -103,11 +100,7 @@ that this is what happened, --accept-late links them too and records that it did
 				return err
 			}
 			defer db.Close()
-			mk, err := app.ExistingMasterKey(cfg)
-			if err != nil {
-				return fmt.Errorf("the audit chain is keyed with the master key: %w", err)
-			}
-			l, err := app.AuditLog(mk)
+			l, err := existingAuditLog(cfg)
 			if err != nil {
 				return err
 			}
@@ -124,6 +117,27 @@ that this is what happened, --accept-late links them too and records that it did
 	addConfigFlags(chain.Flags())
 	cmd.AddCommand(verify, chain)
 	return cmd
+}
+
+// existingAuditLog is the audit log keyed with the master key already in use: commands
+// that only read or link the log never create a key.
+func existingAuditLog(cfg *config.Config) (*audit.Log, error) {
+	mk, err := app.ExistingMasterKey(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("the audit chain is keyed with the master key: %w", err)
+	}
+	return app.AuditLog(mk)
+}
+
+// masterKeyAndAuditLog is the master key (generated in development, as serve does) and
+// the audit log keyed from it, for commands that change things.
+func masterKeyAndAuditLog(cfg *config.Config, log *slog.Logger) ([]byte, *audit.Log, error) {
+	mk, err := app.MasterKey(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := app.AuditLog(mk)
+	return mk, l, err
 }
 
 // chainNow links the audit events a command wrote, so the log verifies even when no

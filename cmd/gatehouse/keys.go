@@ -28,15 +28,11 @@ func newKeysCmd() *cobra.Command {
 		}
 		defer db.Close()
 		log := logging.New(os.Stderr, cfg.LogLevel)
-		mk, err := app.MasterKey(cfg, log)
+		mk, auditLog, err := masterKeyAndAuditLog(cfg, log)
 		if err != nil {
 			return err
 		}
 		box, err := secretbox.New(mk)
-		if err != nil {
-			return err
-		}
-		auditLog, err := app.AuditLog(mk)
 		if err != nil {
 			return err
 		}
