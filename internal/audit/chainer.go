@@ -148,6 +148,14 @@ func (c *Chainer) Chain(ctx context.Context) (int, error) {
 	if err := c.upgrade(ctx); err != nil {
 		return 0, err
 	}
+	// A read first: when nothing waits (the common case between bursts), no write
+	// transaction is opened, so an idle chainer does not take SQLite's one write lock
+	// twice a second.
+	if waiting, err := c.Store.UnchainedAudit(ctx, 0, 1); err != nil {
+		return 0, fmt.Errorf("audit: chain: %w", err)
+	} else if len(waiting) == 0 {
+		return 0, nil
+	}
 	total := 0
 	var after int64
 	for {
