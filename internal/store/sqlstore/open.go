@@ -62,11 +62,29 @@ func Open(ctx context.Context, rawURL string, opt Options) (*DB, error) {
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := db.Ping(pingCtx); err != nil {
+	if err := db.pingUntilFree(pingCtx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlstore: connect to %s: %w", db.dialect, err)
 	}
 	return db, nil
+}
+
+// pingUntilFree pings until the database answers. A new SQLite connection switches the
+// file to WAL, which needs the file to itself: while another process (a replica starting
+// at the same moment, a migration) holds it, SQLite answers SQLITE_BUSY at once instead
+// of waiting, so the ping is retried until ctx ends.
+func (db *DB) pingUntilFree(ctx context.Context) error {
+	for {
+		err := db.Ping(ctx)
+		if err == nil || !isBusy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 func openSQLite(path string, opt Options) (*DB, error) {

@@ -110,6 +110,12 @@ func mapErr(err error) error {
 	return err
 }
 
+// isBusy reports SQLite's SQLITE_BUSY (the database is locked by another connection).
+func isBusy(err error) bool {
+	var liteErr *sqlite.Error
+	return errors.As(err, &liteErr) && liteErr.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 // one maps sql.ErrNoRows to store.ErrNotFound.
 func one(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
