@@ -110,6 +110,14 @@ func testRefreshTokenRace(t *testing.T, s store.Store) {
 	if err != nil || got.UsedAt == nil || got.SessionID != sess.ID {
 		t.Fatalf("RefreshTokenByHash = %+v, %v", got, err)
 	}
+	// The losing side of the race, forced: on SQLite writers take turns, so the
+	// concurrent uses above may never reach the conditional update's conflict.
+	if err := s.UseRefreshToken(ctx, "ab12", base.Add(time.Second)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("using a used refresh token = %v, want ErrConflict", err)
+	}
+	if got, _ := s.RefreshTokenByHash(ctx, "ab12"); got == nil || got.UsedAt == nil || !got.UsedAt.Equal(base) {
+		t.Fatalf("a refused use changed the token: %+v", got)
+	}
 	if _, err := s.RefreshTokenByHash(ctx, "unknown"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("RefreshTokenByHash(unknown) = %v, want ErrNotFound", err)
 	}
