@@ -67,7 +67,7 @@ const (
 type Service struct {
 	// Audit records security events in the transaction of the change.
 	Audit                *audit.Log
-	Store                store.Store
+	Store                Store
 	Hasher               *password.Hasher
 	Policy               password.Policy
 	Sessions             *session.Service
@@ -101,6 +101,25 @@ type Service struct {
 	users     *cache.Cache[string, store.User]
 	logins    *prometheus.CounterVec
 	throttled *prometheus.CounterVec
+}
+
+// Store is what the service uses outside transactions: it looks users and password
+// hashes up, peeks at a reset token before hashing the new password, reads a membership
+// to file a refused login's event, and makes every change in a transaction.
+type Store interface {
+	UserByID(ctx context.Context, id string) (*store.User, error)
+	UserByEmail(ctx context.Context, email string) (*store.User, error)
+	store.Credentials
+	PeekOneTimeToken(ctx context.Context, hash, kind string, now time.Time) (*store.OneTimeToken, error)
+	audit.MemberReader
+	store.Transactor
+}
+
+// mailTx is what a transaction that mails a one-time link writes: the token and the
+// message.
+type mailTx interface {
+	store.OneTimeTokens
+	store.Outbox
 }
 
 // NewService registers the service's metrics and returns it.

@@ -56,7 +56,7 @@ func (s *Service) Register(ctx context.Context, ip, email, pw, name string) (*st
 }
 
 // sendVerification stores a new verification token (voiding older ones) and queues the email.
-func (s *Service) sendVerification(ctx context.Context, q store.Queries, u *store.User) error {
+func (s *Service) sendVerification(ctx context.Context, q mailTx, u *store.User) error {
 	now := s.Now()
 	tok, hash := token.NewOpaque()
 	if err := q.CreateOneTimeToken(ctx, &store.OneTimeToken{Hash: hash, Kind: store.TokenVerifyEmail, UserID: u.ID, Email: u.Email,

@@ -24,9 +24,16 @@ type Resetter interface {
 type Service struct {
 	// Audit records security events in the transaction of the change.
 	Audit *audit.Log
-	Store store.Store
+	Store Store
 	MFA   Resetter
 	Now   func() time.Time
+}
+
+// Store is what the service uses: it looks users up, and changes them in transactions.
+type Store interface {
+	UserByEmail(ctx context.Context, email string) (*store.User, error)
+	UserByID(ctx context.Context, id string) (*store.User, error)
+	store.Transactor
 }
 
 // Actions on users, in the audit log.

@@ -22,7 +22,7 @@ import (
 // head (seq and hash); `gatehouse audit verify --checkpoint SEQ:HASH` proves the chain
 // still reaches a logged checkpoint, so rows cut from the end are noticed.
 type Chainer struct {
-	Store store.Store
+	Store ChainerStore
 	Log   *Log
 	Logs  *slog.Logger
 	// Every is how often the chainer looks for unchained rows when nobody wakes it
@@ -46,6 +46,13 @@ type Chainer struct {
 	reported map[int64]bool // refused rows already logged
 	lastCP   int64
 	upgraded bool
+}
+
+// ChainerStore is what the chainer uses: the audit log (read to find work and to
+// checkpoint, then locked, read and sealed inside its transactions) and transactions.
+type ChainerStore interface {
+	store.Audit
+	store.Transactor
 }
 
 // PendingBound is how long a committed row may wait to be chained; Verify reports older

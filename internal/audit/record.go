@@ -42,7 +42,7 @@ func (l *Log) OnAppend(fn func()) { l.appended = fn }
 
 // Record appends e to the audit log through q; call it with the transaction's Queries
 // so that the event commits or rolls back with the change. It touches no shared row.
-func (l *Log) Record(ctx context.Context, q store.Queries, e Event) error {
+func (l *Log) Record(ctx context.Context, q store.Audit, e Event) error {
 	info := reqinfo.From(ctx)
 	if e.Outcome == "" {
 		e.Outcome = Success
@@ -82,11 +82,16 @@ func (l *Log) Record(ctx context.Context, q store.Queries, e Event) error {
 	return nil
 }
 
+// MemberReader reads a membership: what MemberOrg needs.
+type MemberReader interface {
+	MemberOf(ctx context.Context, orgID, userID string) (*store.Member, error)
+}
+
 // MemberOrg is the organization to file a user's event under: orgID when the user is a
 // member there, "" otherwise, so that nobody can write into the log of an organization
 // they do not belong to by naming it. A failed read is an error: inside a PostgreSQL
 // transaction it has already aborted the transaction.
-func MemberOrg(ctx context.Context, q store.Queries, orgID, userID string) (string, error) {
+func MemberOrg(ctx context.Context, q MemberReader, orgID, userID string) (string, error) {
 	if orgID == "" || userID == "" {
 		return "", nil
 	}

@@ -21,7 +21,7 @@ import (
 type Manager struct {
 	// Audit records security events in the transaction of the change.
 	Audit *audit.Log
-	Store store.Store
+	Store Store
 	Box   *secretbox.Box
 	Alg   string
 	// RetiredFor is how long a retired key stays published: at least the access token
@@ -35,6 +35,13 @@ type Manager struct {
 	mu     sync.RWMutex
 	state  *keyState
 	loaded time.Time
+}
+
+// Store is what the manager uses: it reads the keys, and creates and rotates them in
+// transactions.
+type Store interface {
+	ListSigningKeys(ctx context.Context) ([]store.SigningKey, error)
+	store.Transactor
 }
 
 type keyState struct {

@@ -45,7 +45,7 @@ func normalizeBackup(code string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(code, "-", ""), " ", "")
 }
 
-func (s *Service) newBackupCodes(ctx context.Context, q store.Queries, u *store.User) ([]string, error) {
+func (s *Service) newBackupCodes(ctx context.Context, q store.MFA, u *store.User) ([]string, error) {
 	codes := make([]string, backupCount)
 	hashes := make([]string, backupCount)
 	for i := range codes {
@@ -84,7 +84,7 @@ func (s *Service) RegenerateBackupCodes(ctx context.Context, userID string, proo
 	return codes, err
 }
 
-func (s *Service) useBackupCode(ctx context.Context, q store.Queries, u *store.User, code string) (bool, error) {
+func (s *Service) useBackupCode(ctx context.Context, q tx, u *store.User, code string) (bool, error) {
 	norm := normalizeBackup(code)
 	if len(norm) != backupLength {
 		return false, nil

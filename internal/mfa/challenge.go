@@ -47,7 +47,7 @@ func (s *Service) Begin(ctx context.Context, q store.Queries, u *store.User, org
 }
 
 // challenge finds a live challenge by its mfa_token.
-func (s *Service) challenge(ctx context.Context, q store.Queries, mfaToken string) (*store.MFAChallenge, error) {
+func (s *Service) challenge(ctx context.Context, q store.MFA, mfaToken string) (*store.MFAChallenge, error) {
 	ch, err := q.ChallengeByHash(ctx, token.Hash(mfaToken))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrInvalidToken
@@ -63,7 +63,7 @@ func (s *Service) challenge(ctx context.Context, q store.Queries, mfaToken strin
 
 // pendingUser loads the user of a pending login, refusing a disabled account: disabling
 // ends pending logins, and this holds even for one that outlived it.
-func pendingUser(ctx context.Context, q store.Queries, ch *store.MFAChallenge) (*store.User, error) {
+func pendingUser(ctx context.Context, q userReader, ch *store.MFAChallenge) (*store.User, error) {
 	u, err := user(ctx, q, ch.UserID)
 	if err != nil {
 		return nil, err
@@ -193,7 +193,7 @@ func (s *Service) finish(ctx context.Context, q store.Queries, u *store.User, ch
 }
 
 // checkCode verifies a TOTP, backup, email or SMS code for the challenge, spending it.
-func (s *Service) checkCode(ctx context.Context, q store.Queries, u *store.User, ch *store.MFAChallenge, method, code string) (bool, error) {
+func (s *Service) checkCode(ctx context.Context, q tx, u *store.User, ch *store.MFAChallenge, method, code string) (bool, error) {
 	switch method {
 	case MethodTOTP:
 		return s.useTOTP(ctx, q, u.ID, code)

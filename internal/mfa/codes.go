@@ -24,7 +24,7 @@ func newSixDigits() string {
 }
 
 // sendCode stores a new code (voiding older ones for the same binding) and queues it.
-func (s *Service) sendCode(ctx context.Context, q store.Queries, u *store.User, purpose, channel, boundTo, address string) error {
+func (s *Service) sendCode(ctx context.Context, q tx, u *store.User, purpose, channel, boundTo, address string) error {
 	now := s.Now()
 	code := newSixDigits()
 	c := &store.MFACode{ID: uuid.Must(uuid.NewV7()).String(), UserID: u.ID, Purpose: purpose, Channel: channel, BoundTo: boundTo,
@@ -50,7 +50,7 @@ func (s *Service) sendCode(ctx context.Context, q store.Queries, u *store.User, 
 
 // useCode spends the newest code for the binding if code matches; a wrong code counts
 // against it, and it dies after MaxCodeTries.
-func (s *Service) useCode(ctx context.Context, q store.Queries, userID, purpose, channel, boundTo, code string) (bool, error) {
+func (s *Service) useCode(ctx context.Context, q store.MFA, userID, purpose, channel, boundTo, code string) (bool, error) {
 	c, err := q.LatestCode(ctx, userID, purpose, channel, boundTo, s.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil

@@ -73,7 +73,7 @@ const (
 type Service struct {
 	// Audit records security events in the transaction of the change.
 	Audit    *audit.Log
-	Store    store.Store
+	Store    Store
 	Box      *secretbox.Box
 	Sessions *session.Service
 	Composer *notify.Composer
@@ -115,6 +115,28 @@ type Service struct {
 	ReauthMaxAge time.Duration
 
 	codeKey []byte
+}
+
+// Store is what the service uses outside transactions: it reads a user (before a
+// change, to check the caller's proof), the factors (Status) and a pending login's
+// challenge, and makes every change in a transaction.
+type Store interface {
+	userReader
+	store.MFA
+	store.Transactor
+}
+
+// userReader loads a user, outside a transaction or inside one.
+type userReader interface {
+	UserByID(ctx context.Context, id string) (*store.User, error)
+}
+
+// tx is what the helpers that check or use a factor inside a transaction touch: the
+// factor tables, the outbox (codes and notices) and the audit log.
+type tx interface {
+	store.MFA
+	store.Outbox
+	store.Audit
 }
 
 // New derives the code-hashing key from the master key and returns the service.
@@ -342,7 +364,7 @@ func (s *Service) changeFactors(ctx context.Context, fn func(q store.Queries) (r
 }
 
 // notifyChange emails the user about a change to their factors.
-func (s *Service) notifyChange(ctx context.Context, q store.Queries, u *store.User, change string) error {
+func (s *Service) notifyChange(ctx context.Context, q store.Outbox, u *store.User, change string) error {
 	msg, err := s.Composer.Email(notify.FactorChanged, u.Email, notify.Data{"Name": u.Name, "Change": change})
 	if err != nil {
 		return err
@@ -351,11 +373,11 @@ func (s *Service) notifyChange(ctx context.Context, q store.Queries, u *store.Us
 }
 
 // record writes an audit event about the user's own factors.
-func (s *Service) record(ctx context.Context, q store.Queries, u *store.User, action audit.Action, details map[string]any) error {
+func (s *Service) record(ctx context.Context, q store.Audit, u *store.User, action audit.Action, details map[string]any) error {
 	return s.Audit.Record(ctx, q, audit.Event{Action: action, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: s.Now(), Details: details})
 }
 
 // user loads a user through q.
-func user(ctx context.Context, q store.Queries, id string) (*store.User, error) {
+func user(ctx context.Context, q userReader, id string) (*store.User, error) {
 	return q.UserByID(ctx, id)
 }

@@ -50,7 +50,7 @@ func (s *Service) Describe(ctx context.Context, q store.Queries, userID string) 
 	return out, nil
 }
 
-func (s *Service) status(ctx context.Context, q store.Queries, userID string) (*Status, error) {
+func (s *Service) status(ctx context.Context, q store.MFA, userID string) (*Status, error) {
 	st := &Status{}
 	if t, err := q.TOTPByUser(ctx, userID); err == nil {
 		st.TOTP = t.Confirmed

@@ -192,7 +192,7 @@ func (s *Service) disableTOTP(ctx context.Context, userID, sessionID, code strin
 
 // useTOTP accepts a code of a confirmed secret once: a code whose step (or a later one)
 // was already accepted is a replay.
-func (s *Service) useTOTP(ctx context.Context, q store.Queries, userID, code string) (bool, error) {
+func (s *Service) useTOTP(ctx context.Context, q store.MFA, userID, code string) (bool, error) {
 	t, err := q.TOTPByUser(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil

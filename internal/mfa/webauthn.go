@@ -34,7 +34,7 @@ func (w *waUser) WebAuthnDisplayName() string {
 	return w.u.Email
 }
 
-func (s *Service) loadWAUser(ctx context.Context, q store.Queries, u *store.User) (*waUser, []store.WebAuthnCredential, error) {
+func (s *Service) loadWAUser(ctx context.Context, q store.MFA, u *store.User) (*waUser, []store.WebAuthnCredential, error) {
 	rows, err := q.WebAuthnCredentials(ctx, u.ID)
 	if err != nil {
 		return nil, nil, err
@@ -65,7 +65,7 @@ type CredentialInfo struct {
 	BackupCodes []string
 }
 
-func (s *Service) saveCeremony(ctx context.Context, q store.Queries, kind, userID, challengeID string, data any) (string, error) {
+func (s *Service) saveCeremony(ctx context.Context, q store.MFA, kind, userID, challengeID string, data any) (string, error) {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return "", err
@@ -356,7 +356,7 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, credential
 
 // recordUse refuses a signature counter that did not grow (a cloned authenticator or a
 // replayed assertion) and stores the new one.
-func (s *Service) recordUse(ctx context.Context, q store.Queries, row *store.WebAuthnCredential, cred *webauthn.Credential) error {
+func (s *Service) recordUse(ctx context.Context, q store.MFA, row *store.WebAuthnCredential, cred *webauthn.Credential) error {
 	if cred.Authenticator.CloneWarning {
 		return ErrWebAuthn
 	}
@@ -415,7 +415,7 @@ func (s *Service) FinishStepUp(ctx context.Context, mfaToken, ceremonyID string,
 	})
 }
 
-func (s *Service) verifyStepUp(ctx context.Context, q store.Queries, u *store.User, ch *store.MFAChallenge, ceremonyID string, credential []byte) (bool, error) {
+func (s *Service) verifyStepUp(ctx context.Context, q store.MFA, u *store.User, ch *store.MFAChallenge, ceremonyID string, credential []byte) (bool, error) {
 	c, err := q.TakeCeremony(ctx, ceremonyID, "mfa", s.Now())
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (c.ChallengeID != ch.ID || c.UserID != u.ID)) {
 		return false, nil

@@ -106,7 +106,7 @@ func Link(base, path, token string) string {
 }
 
 // Enqueue stores m in the outbox through q (the caller's transaction).
-func Enqueue(ctx context.Context, q store.Queries, m *store.Message, now time.Time) error {
+func Enqueue(ctx context.Context, q store.Outbox, m *store.Message, now time.Time) error {
 	m.ID = uuid.Must(uuid.NewV7()).String()
 	m.CreatedAt, m.NextAttemptAt = now, now
 	return q.EnqueueMessage(ctx, m)

@@ -14,7 +14,7 @@ import (
 
 // Sender delivers outbox messages in the background.
 type Sender struct {
-	store      store.Store
+	store      store.Outbox
 	transports map[string]*channel
 	log        *slog.Logger
 	now        func() time.Time
@@ -50,7 +50,7 @@ type Options struct {
 
 // NewSender returns a sender; transports maps a channel (store.ChannelEmail, ...) to
 // how it is delivered.
-func NewSender(s store.Store, transports map[string]Transport, o Options) *Sender {
+func NewSender(s store.Outbox, transports map[string]Transport, o Options) *Sender {
 	if o.BreakerTimeout <= 0 {
 		o.BreakerTimeout = 30 * time.Second
 	}

@@ -18,7 +18,7 @@ func (s *Service) Members(ctx context.Context, caller Caller, orgID, after strin
 }
 
 // checkRoles validates role names against the org's roles and returns the set they grant.
-func (s *Service) checkRoles(ctx context.Context, q store.Queries, orgID string, roles []string) (Set, error) {
+func (s *Service) checkRoles(ctx context.Context, q store.Orgs, orgID string, roles []string) (Set, error) {
 	if len(roles) == 0 {
 		return Set{}, &FieldError{"roles", "must name at least one role"}
 	}
@@ -91,7 +91,7 @@ func (s *Service) SetRoles(ctx context.Context, caller Caller, orgID, userID str
 	return out, err
 }
 
-func (s *Service) notLastOwner(ctx context.Context, q store.Queries, orgID string) error {
+func (s *Service) notLastOwner(ctx context.Context, q store.Orgs, orgID string) error {
 	n, err := q.CountMembersWithRole(ctx, orgID, RoleOwner)
 	if err != nil {
 		return err

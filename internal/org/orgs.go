@@ -97,7 +97,7 @@ func (s *Service) Get(ctx context.Context, caller Caller, orgID string) (*store.
 	return s.orgByID(ctx, s.Store, orgID)
 }
 
-func (s *Service) orgByID(ctx context.Context, q store.Queries, orgID string) (*store.Org, error) {
+func (s *Service) orgByID(ctx context.Context, q store.Orgs, orgID string) (*store.Org, error) {
 	o, err := q.OrgByID(ctx, orgID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNotFound

@@ -82,7 +82,7 @@ const InvitationTTL = 7 * 24 * time.Hour
 type Service struct {
 	// Audit records security events in the transaction of the change.
 	Audit    *audit.Log
-	Store    store.Store
+	Store    Store
 	Composer *notify.Composer
 	Outbox   interface{ Wake() }
 	LinkBase string // base of emailed links
@@ -92,6 +92,28 @@ type Service struct {
 
 	cacheOnce sync.Once
 	members   *cache.Cache[memberKey, cached]
+}
+
+// Store is what the service uses outside transactions: the organization tables (lists,
+// and the permission checks answered from the cache), a user's MFA flag (for the org's
+// MFA policy) and the org's audit log; every change runs in a transaction.
+type Store interface {
+	store.Orgs
+	userReader
+	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
+	store.Transactor
+}
+
+// tx is what the permission checks, locks and lookups read, inside a transaction or
+// (for the cached checks) outside one: the organization tables and a user's MFA flag.
+type tx interface {
+	store.Orgs
+	userReader
+}
+
+// userReader loads a user.
+type userReader interface {
+	UserByID(ctx context.Context, id string) (*store.User, error)
 }
 
 type memberKey struct{ org, user string }
@@ -122,7 +144,7 @@ func (s *Service) cache() *cache.Cache[memberKey, cached] {
 }
 
 // load reads a membership, the org's custom roles and its MFA policy through q.
-func (s *Service) load(ctx context.Context, q store.Queries, orgID, userID string) (cached, error) {
+func (s *Service) load(ctx context.Context, q store.Orgs, orgID, userID string) (cached, error) {
 	m, err := q.MemberOf(ctx, orgID, userID)
 	if errors.Is(err, store.ErrNotFound) {
 		return cached{}, nil
@@ -183,7 +205,7 @@ func (s *Service) require(ctx context.Context, orgID string, caller Caller, perm
 
 // requireTx is require without the cache, inside a transaction that changes membership
 // or roles: decisions that grant or take away power are made on current data.
-func (s *Service) requireTx(ctx context.Context, q store.Queries, orgID string, caller Caller, perm string) (cached, error) {
+func (s *Service) requireTx(ctx context.Context, q tx, orgID string, caller Caller, perm string) (cached, error) {
 	if err := caller.within(orgID); err != nil {
 		return cached{}, err
 	}
@@ -197,7 +219,7 @@ func (s *Service) requireTx(ctx context.Context, q store.Queries, orgID string, 
 // admit decides, in this order: a non-member gets ErrNotFound; a member of an org that
 // requires a second factor, calling without one, gets ErrMFAEnrollmentRequired (none
 // enrolled) or ErrMFARequired; a member lacking perm gets ErrForbidden.
-func (s *Service) admit(ctx context.Context, q store.Queries, c cached, caller Caller, perm string) error {
+func (s *Service) admit(ctx context.Context, q userReader, c cached, caller Caller, perm string) error {
 	if c.member == nil {
 		return ErrNotFound
 	}
@@ -211,7 +233,7 @@ func (s *Service) admit(ctx context.Context, q store.Queries, c cached, caller C
 
 // withMFA refuses a caller whose session did not use a second factor:
 // ErrMFAEnrollmentRequired when they have none, ErrMFARequired otherwise.
-func withMFA(ctx context.Context, q store.Queries, caller Caller) error {
+func withMFA(ctx context.Context, q userReader, caller Caller) error {
 	if caller.WithMFA() {
 		return nil
 	}
@@ -227,7 +249,7 @@ func withMFA(ctx context.Context, q store.Queries, caller Caller) error {
 
 // member reads another user's membership (the target of an operation) on current data:
 // ErrNotFound when they are not a member.
-func (s *Service) member(ctx context.Context, q store.Queries, orgID, userID string) (cached, error) {
+func (s *Service) member(ctx context.Context, q store.Orgs, orgID, userID string) (cached, error) {
 	c, err := s.load(ctx, q, orgID, userID)
 	if err != nil {
 		return cached{}, err
@@ -247,7 +269,7 @@ func (c cached) permits(perm string) error {
 }
 
 // lock takes the org's row lock for the transaction; ErrNotFound when it is gone.
-func (s *Service) lock(ctx context.Context, q store.Queries, orgID string) error {
+func (s *Service) lock(ctx context.Context, q store.Orgs, orgID string) error {
 	if err := q.LockOrg(ctx, orgID, s.Now()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrNotFound

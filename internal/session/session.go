@@ -61,7 +61,7 @@ const ReplayAuditEvery = time.Hour
 type Service struct {
 	// Audit records security events in the transaction of the change.
 	Audit       *audit.Log
-	Store       store.Store
+	Store       Store
 	Access      *token.Access
 	IdleTTL     time.Duration // a session unused this long ends
 	AbsoluteTTL time.Duration // a session ends this long after it started, whatever happens
@@ -76,6 +76,13 @@ type Service struct {
 	refreshes *prometheus.CounterVec
 	cacheOnce sync.Once
 	live      *cache.Cache[string, store.Session]
+}
+
+// Store is what the service uses outside the transactions of its callers: it lists,
+// reads and touches sessions, and runs its own transactions (refresh, revocation).
+type Store interface {
+	store.Sessions
+	store.Transactor
 }
 
 // NewService returns a session service and registers its metrics.
@@ -113,7 +120,7 @@ func (s *Service) Start(ctx context.Context, q store.Queries, userID string, amr
 }
 
 // issue stores a new refresh token for sess and signs an access token carrying scope.
-func (s *Service) issue(ctx context.Context, q store.Queries, sess *store.Session, sc *OrgScope) (*Tokens, error) {
+func (s *Service) issue(ctx context.Context, q store.RefreshTokens, sess *store.Session, sc *OrgScope) (*Tokens, error) {
 	t, sub, err := s.rotate(ctx, q, sess, sc)
 	if err != nil {
 		return nil, err
@@ -122,7 +129,7 @@ func (s *Service) issue(ctx context.Context, q store.Queries, sess *store.Sessio
 }
 
 // rotate stores a new refresh token for sess and returns what the access token will say.
-func (s *Service) rotate(ctx context.Context, q store.Queries, sess *store.Session, sc *OrgScope) (*Tokens, token.Subject, error) {
+func (s *Service) rotate(ctx context.Context, q store.RefreshTokens, sess *store.Session, sc *OrgScope) (*Tokens, token.Subject, error) {
 	refresh, hash := token.NewOpaque()
 	if err := q.CreateRefreshToken(ctx, &store.RefreshToken{Hash: hash, SessionID: sess.ID, CreatedAt: s.Now()}); err != nil {
 		return nil, token.Subject{}, err
@@ -248,7 +255,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tok
 
 // auditEndedReplay records, through q, a used refresh token presented again after its
 // session ended (at most once per session per ReplayAuditEvery).
-func (s *Service) auditEndedReplay(ctx context.Context, q store.Queries, sess *store.Session, now time.Time) error {
+func (s *Service) auditEndedReplay(ctx context.Context, q store.Audit, sess *store.Session, now time.Time) error {
 	if s.Limiter == nil {
 		return nil
 	}

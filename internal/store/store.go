@@ -1,6 +1,8 @@
 // Package store is Gatehouse's storage contract: domain records in and out, sentinel
-// errors, and small interfaces per domain composed into one Store. Backends live in
-// subpackages (sqlstore) and must pass the conformance suite in storetest.
+// errors, and small interfaces per domain composed into one Store. Services declare
+// the few of them they use (with Transactor when they run transactions), so their
+// field's type says what they may touch. Backends live in subpackages (sqlstore) and
+// must pass the conformance suite in storetest.
 package store
 
 import (
@@ -30,11 +32,16 @@ type Queries interface {
 	Purge
 }
 
+// Transactor runs transactions.
+type Transactor interface {
+	// InTx runs fn in one transaction: committed if fn returns nil, rolled back otherwise.
+	InTx(ctx context.Context, fn func(q Queries) error) error
+}
+
 // Store is a backend: Queries plus transactions and lifecycle.
 type Store interface {
 	Queries
-	// InTx runs fn in one transaction: committed if fn returns nil, rolled back otherwise.
-	InTx(ctx context.Context, fn func(q Queries) error) error
+	Transactor
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Dialect names the backend: "sqlite" or "postgres".
