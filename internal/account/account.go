@@ -6,6 +6,7 @@ package account
 import (
 	"context"
 	"errors"
+	"fmt"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"strings"
 	"sync"
@@ -31,6 +32,23 @@ var (
 	ErrInvalidToken = errors.New("account: invalid or expired token")
 	ErrNotFound     = errors.New("account: not found")
 )
+
+// wrap names the operation on an unexpected error (a storage or rate-limiter failure,
+// say), so that a logged 500 says which step failed. nil and the errors callers act on
+// pass unchanged: this package's, a weak password, a busy hasher, and the session's
+// refusals of an organization scope.
+func wrap(op string, err error) error {
+	var limited *RateLimited
+	var weak *password.Weak
+	switch {
+	case err == nil, errors.As(err, &limited), errors.As(err, &weak), errors.Is(err, password.ErrBusy),
+		session.IsRefusal(err), errors.Is(err, ErrEmailTaken), errors.Is(err, ErrInvalidCredentials),
+		errors.Is(err, ErrDisabled), errors.Is(err, ErrEmailNotVerified), errors.Is(err, ErrInvalidToken),
+		errors.Is(err, ErrNotFound):
+		return err
+	}
+	return fmt.Errorf("account: %s: %w", op, err)
+}
 
 // RateLimited is returned when a limit is reached.
 type RateLimited struct{ RetryAfter time.Duration }
@@ -174,7 +192,7 @@ func (s *Service) spend(ctx context.Context, key string, limit int, window time.
 // CheckIPBudget is checkIPBudget for other flows that share the budget (MFA challenges,
 // passkey ceremonies).
 func (s *Service) CheckIPBudget(ctx context.Context, ip string) error {
-	return s.checkIPBudget(ctx, ip)
+	return wrap("check ip budget", s.checkIPBudget(ctx, ip))
 }
 
 // policyFor is the password policy that applies to an existing user: the instance's,

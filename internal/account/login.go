@@ -3,7 +3,6 @@ package account
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -46,63 +45,63 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 	email := NormalizeEmail(in.Email)
 	ip := in.Device.IP
 	if r, err := s.Limiter.Peek(ctx, s.ipKey(ip), s.Limits.FailuresPerIP, s.Limits.Window); err != nil {
-		return nil, err
+		return nil, wrap("login", err)
 	} else if !r.Allowed {
-		return nil, s.throttle(ctx, "", "ip", r.RetryAfter, false)
+		return nil, wrap("login", s.throttle(ctx, "", "ip", r.RetryAfter, false))
 	}
 	acct, err := s.Limiter.Hit(ctx, accountKey(email), s.Limits.FailuresPerAccount, s.Limits.Window)
 	if err != nil {
-		return nil, err
+		return nil, wrap("login", err)
 	}
 	u, lookupErr := s.Store.UserByEmail(ctx, email)
 	if lookupErr != nil && !errors.Is(lookupErr, store.ErrNotFound) {
-		return nil, lookupErr
+		return nil, wrap("login", lookupErr)
 	}
 	if !acct.Allowed {
 		userID := ""
 		if u != nil {
 			userID = u.ID
 		}
-		return nil, s.throttle(ctx, userID, "account", acct.RetryAfter, acct.Count == s.Limits.FailuresPerAccount+1)
+		return nil, wrap("login", s.throttle(ctx, userID, "account", acct.RetryAfter, acct.Count == s.Limits.FailuresPerAccount+1))
 	}
 	if u == nil {
 		if err := s.Hasher.VerifyDummy(ctx, password.Normalize(in.Password)); err != nil {
-			return nil, err
+			return nil, wrap("login", err)
 		}
-		return nil, s.fail(ctx, ip, "", "unknown_account")
+		return nil, wrap("login", s.fail(ctx, ip, "", "unknown_account"))
 	}
 	stored, err := s.Store.PasswordHash(ctx, u.ID)
 	if errors.Is(err, store.ErrNotFound) { // an account without a password (passkey only)
 		if err := s.Hasher.VerifyDummy(ctx, password.Normalize(in.Password)); err != nil {
-			return nil, err
+			return nil, wrap("login", err)
 		}
-		return nil, s.fail(ctx, ip, u.ID, "no_password")
+		return nil, wrap("login", s.fail(ctx, ip, u.ID, "no_password"))
 	}
 	if err != nil {
-		return nil, err
+		return nil, wrap("login", err)
 	}
 	pw := password.Normalize(in.Password)
 	ok, rehash, err := s.Hasher.Verify(ctx, pw, stored)
 	if err != nil && !errors.Is(err, password.ErrMalformedHash) {
-		return nil, err
+		return nil, wrap("login", err)
 	}
 	if !ok {
-		return nil, s.fail(ctx, ip, u.ID, "wrong_password")
+		return nil, wrap("login", s.fail(ctx, ip, u.ID, "wrong_password"))
 	}
 	// The password is right: from here on, answers may depend on the account.
 	if u.Disabled {
 		s.logins.WithLabelValues("disabled").Inc()
-		return nil, s.recordOnly(ctx, audit.Event{Action: audit.UserLoginFailed, TargetType: "user", TargetID: u.ID,
-			Outcome: audit.Failure, Details: map[string]any{"reason": "disabled"}}, ErrDisabled)
+		return nil, wrap("login", s.recordOnly(ctx, audit.Event{Action: audit.UserLoginFailed, TargetType: "user", TargetID: u.ID,
+			Outcome: audit.Failure, Details: map[string]any{"reason": "disabled"}}, ErrDisabled))
 	}
 	if s.RequireVerifiedEmail && !u.EmailVerified {
-		return nil, s.recordOnly(ctx, audit.Event{Action: audit.UserLoginFailed, TargetType: "user", TargetID: u.ID,
-			Outcome: audit.Failure, Details: map[string]any{"reason": "email_not_verified"}}, ErrEmailNotVerified)
+		return nil, wrap("login", s.recordOnly(ctx, audit.Event{Action: audit.UserLoginFailed, TargetType: "user", TargetID: u.ID,
+			Outcome: audit.Failure, Details: map[string]any{"reason": "email_not_verified"}}, ErrEmailNotVerified))
 	}
 	var upgraded string
 	if rehash {
 		if upgraded, err = s.Hasher.Hash(ctx, pw); err != nil {
-			return nil, err
+			return nil, wrap("login", err)
 		}
 	}
 	var res LoginResult
@@ -137,13 +136,13 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 		// naming the org writes nothing into its log.
 		orgID, mErr := audit.MemberOrg(ctx, s.Store, in.OrgID, u.ID)
 		if mErr != nil {
-			return nil, mErr
+			return nil, wrap("login", mErr)
 		}
-		return nil, s.recordOnly(ctx, audit.Event{Action: audit.UserLoginFailed, TargetType: "user", TargetID: u.ID,
-			Outcome: audit.Failure, OrgID: orgID, Details: map[string]any{"reason": "org_scope_refused"}}, err)
+		return nil, wrap("login", s.recordOnly(ctx, audit.Event{Action: audit.UserLoginFailed, TargetType: "user", TargetID: u.ID,
+			Outcome: audit.Failure, OrgID: orgID, Details: map[string]any{"reason": "org_scope_refused"}}, err))
 	}
 	if err != nil {
-		return nil, err
+		return nil, wrap("login", err)
 	}
 	if res.MFA != nil {
 		// The count is cleared only when the second factor is right too.
@@ -151,7 +150,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 		return &res, nil
 	}
 	if err := s.Limiter.Reset(ctx, accountKey(email)); err != nil {
-		return nil, err
+		return nil, wrap("login", err)
 	}
 	s.logins.WithLabelValues("succeeded").Inc()
 	return &res, nil
@@ -163,18 +162,18 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 // that allows changing the factor), so that concurrent guesses cannot slip past; once the
 // limit is reached it refuses with *RateLimited.
 func (s *Service) SecondFactorAttempt(ctx context.Context, email string) error {
-	return s.spend(ctx, accountKey(email), s.Limits.FailuresPerAccount, s.Limits.Window, "login_account")
+	return wrap("second factor attempt", s.spend(ctx, accountKey(email), s.Limits.FailuresPerAccount, s.Limits.Window, "login_account"))
 }
 
 // SecondFactorRight takes back the charge of a code on an account route that proved
 // right; the rest of the count stays (only a complete login clears it).
 func (s *Service) SecondFactorRight(ctx context.Context, email string) error {
-	return s.Limiter.Refund(ctx, accountKey(email))
+	return wrap("second factor right", s.Limiter.Refund(ctx, accountKey(email)))
 }
 
 // SecondFactorPassed clears the account's failure count after a complete login.
 func (s *Service) SecondFactorPassed(ctx context.Context, email string) error {
-	return s.Limiter.Reset(ctx, accountKey(email))
+	return wrap("second factor passed", s.Limiter.Reset(ctx, accountKey(email)))
 }
 
 // fail records a failed attempt against the client IP and in the audit log.
@@ -227,28 +226,28 @@ func (s *Service) recordOnly(ctx context.Context, e audit.Event, result error) e
 func (s *Service) CheckPassword(ctx context.Context, userID, pw string) error {
 	u, err := s.Store.UserByID(ctx, userID)
 	if err != nil {
-		return fmt.Errorf("account: check password: %w", err)
+		return wrap("check password", err)
 	}
 	if err := s.spend(ctx, accountKey(u.Email), s.Limits.FailuresPerAccount, s.Limits.Window, "login_account"); err != nil {
-		return err
+		return wrap("check password", err)
 	}
 	ok := false
 	stored, err := s.Store.PasswordHash(ctx, u.ID)
 	switch {
 	case errors.Is(err, store.ErrNotFound): // no password to prove: costs a hash all the same
 		if err := s.Hasher.VerifyDummy(ctx, password.Normalize(pw)); err != nil {
-			return err
+			return wrap("check password", err)
 		}
 	case err != nil:
-		return fmt.Errorf("account: check password: %w", err)
+		return wrap("check password", err)
 	default:
 		if ok, _, err = s.Hasher.Verify(ctx, password.Normalize(pw), stored); err != nil && !errors.Is(err, password.ErrMalformedHash) {
-			return err
+			return wrap("check password", err)
 		}
 	}
 	if !ok {
-		return s.recordOnly(ctx, audit.Event{Action: audit.UserReauthFailed, ActorID: u.ID, TargetType: "user", TargetID: u.ID,
-			Outcome: audit.Failure, Details: map[string]any{"reason": "wrong_current_password"}}, ErrInvalidCredentials)
+		return wrap("check password", s.recordOnly(ctx, audit.Event{Action: audit.UserReauthFailed, ActorID: u.ID, TargetType: "user", TargetID: u.ID,
+			Outcome: audit.Failure, Details: map[string]any{"reason": "wrong_current_password"}}, ErrInvalidCredentials))
 	}
-	return s.Limiter.Refund(ctx, accountKey(u.Email))
+	return wrap("check password", s.Limiter.Refund(ctx, accountKey(u.Email)))
 }

@@ -3,7 +3,6 @@ package account
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
@@ -17,10 +16,10 @@ import (
 // same time, whatever the account: the lookup and the sending happen after the answer.
 func (s *Service) ForgotPassword(ctx context.Context, ip, email string) error {
 	if err := s.checkIPBudget(ctx, ip); err != nil {
-		return err
+		return wrap("forgot password", err)
 	}
 	s.Deferred.Do(ctx, "password_reset_email", func(ctx context.Context) error {
-		return s.sendReset(ctx, NormalizeEmail(email))
+		return wrap("forgot password", s.sendReset(ctx, NormalizeEmail(email)))
 	})
 	return nil
 }
@@ -61,7 +60,7 @@ func (s *Service) sendReset(ctx context.Context, email string) error {
 // user's second factors, so that one added by someone else is seen.
 func (s *Service) ResetPassword(ctx context.Context, ip, tok, newPassword string) error {
 	if err := s.checkIPBudget(ctx, ip); err != nil {
-		return err
+		return wrap("reset password", err)
 	}
 	hash := token.Hash(tok)
 	// Check the new password before using the token, so a weak choice does not burn it.
@@ -70,25 +69,25 @@ func (s *Service) ResetPassword(ctx context.Context, ip, tok, newPassword string
 		return ErrInvalidToken
 	}
 	if err != nil {
-		return fmt.Errorf("account: reset: %w", err)
+		return wrap("reset password", err)
 	}
 	u, err := s.Store.UserByID(ctx, t.UserID)
 	if err != nil {
-		return fmt.Errorf("account: reset: %w", err)
+		return wrap("reset password", err)
 	}
 	if !sameEmail(u.Email, t.Email) || u.Disabled {
 		return ErrInvalidToken // a disabled account gets no password set behind its administrator's back
 	}
 	policy, err := s.policyFor(ctx, u.ID)
 	if err != nil {
-		return err
+		return wrap("reset password", err)
 	}
 	if err := policy.Check(newPassword, localPart(u.Email), s.Product); err != nil {
 		return err
 	}
 	phc, err := s.Hasher.Hash(ctx, password.Normalize(newPassword))
 	if err != nil {
-		return err
+		return wrap("reset password", err)
 	}
 	var revoked []string
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
@@ -112,7 +111,7 @@ func (s *Service) ResetPassword(ctx context.Context, ip, tok, newPassword string
 		return s.Audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordReset, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: now})
 	})
 	if err != nil {
-		return err
+		return wrap("reset password", err)
 	}
 	s.Sessions.Forget(revoked...)
 	// A successful reset proves control of the mailbox: lift login throttling.
@@ -131,34 +130,34 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sessionID, current
 	// The new password is judged first: refusing a weak one costs no hash.
 	policy, err := s.policyFor(ctx, u.ID)
 	if err != nil {
-		return err
+		return wrap("change password", err)
 	}
 	if err := policy.Check(next, localPart(u.Email), s.Product); err != nil {
 		return err
 	}
 	if err := s.spend(ctx, accountKey(u.Email), s.Limits.FailuresPerAccount, s.Limits.Window, "login_account"); err != nil {
-		return err
+		return wrap("change password", err)
 	}
 	stored, err := s.Store.PasswordHash(ctx, u.ID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+		return wrap("change password", err)
 	}
 	ok := false
 	if stored != "" {
 		if ok, _, err = s.Hasher.Verify(ctx, password.Normalize(current), stored); err != nil && !errors.Is(err, password.ErrMalformedHash) {
-			return err
+			return wrap("change password", err)
 		}
 	}
 	if !ok {
-		return s.recordOnly(ctx, audit.Event{Action: audit.UserPasswordChanged, ActorID: u.ID, TargetType: "user", TargetID: u.ID,
-			Outcome: audit.Failure, Details: map[string]any{"reason": "wrong_current_password"}}, ErrInvalidCredentials)
+		return wrap("change password", s.recordOnly(ctx, audit.Event{Action: audit.UserPasswordChanged, ActorID: u.ID, TargetType: "user", TargetID: u.ID,
+			Outcome: audit.Failure, Details: map[string]any{"reason": "wrong_current_password"}}, ErrInvalidCredentials))
 	}
 	if err := s.Limiter.Reset(ctx, accountKey(u.Email)); err != nil {
-		return err
+		return wrap("change password", err)
 	}
 	phc, err := s.Hasher.Hash(ctx, password.Normalize(next))
 	if err != nil {
-		return err
+		return wrap("change password", err)
 	}
 	var revoked []string
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
@@ -168,7 +167,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, sessionID, current
 		return s.Audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordChanged, ActorID: u.ID, TargetType: "user", TargetID: u.ID, Time: s.Now()})
 	})
 	if err != nil {
-		return err
+		return wrap("change password", err)
 	}
 	s.Sessions.Forget(revoked...)
 	s.Outbox.Wake()
@@ -229,5 +228,5 @@ func (s *Service) UpdateProfile(ctx context.Context, userID, name string) (*stor
 	if err == nil {
 		s.ForgetUser(userID)
 	}
-	return out, err
+	return out, wrap("update profile", err)
 }

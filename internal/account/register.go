@@ -17,7 +17,7 @@ import (
 func (s *Service) Register(ctx context.Context, ip, email, pw, name string) (*store.User, error) {
 	email = NormalizeEmail(email)
 	if err := s.checkIPBudget(ctx, ip); err != nil {
-		return nil, err
+		return nil, wrap("register", err)
 	}
 	if err := s.Policy.Check(pw, localPart(email), s.Product); err != nil {
 		return nil, err
@@ -29,7 +29,7 @@ func (s *Service) Register(ctx context.Context, ip, email, pw, name string) (*st
 	}
 	hash, err := s.Hasher.Hash(ctx, password.Normalize(pw))
 	if err != nil {
-		return nil, err
+		return nil, wrap("register", err)
 	}
 	now := s.Now()
 	u := &store.User{ID: uuid.Must(uuid.NewV7()).String(), Email: email, Name: name, CreatedAt: now, UpdatedAt: now}
@@ -49,7 +49,7 @@ func (s *Service) Register(ctx context.Context, ip, email, pw, name string) (*st
 		return s.sendVerification(ctx, q, u)
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrap("register", err)
 	}
 	s.Outbox.Wake()
 	return u, nil
@@ -76,7 +76,7 @@ func (s *Service) link(path, tok string) string { return notify.Link(s.LinkBase,
 // to: if the account's email changed since, it no longer verifies anything.
 func (s *Service) VerifyEmail(ctx context.Context, ip, tok string) (*store.User, error) {
 	if err := s.checkIPBudget(ctx, ip); err != nil {
-		return nil, err
+		return nil, wrap("verify email", err)
 	}
 	var user *store.User
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
@@ -105,7 +105,7 @@ func (s *Service) VerifyEmail(ctx context.Context, ip, tok string) (*store.User,
 	if err == nil {
 		s.ForgetUser(user.ID) // after the commit, so nobody re-caches the old row
 	}
-	return user, err
+	return user, wrap("verify email", err)
 }
 
 // ResendVerification emails a new link if the account exists and is unverified. It
@@ -113,10 +113,10 @@ func (s *Service) VerifyEmail(ctx context.Context, ip, tok string) (*store.User,
 // answer.
 func (s *Service) ResendVerification(ctx context.Context, ip, email string) error {
 	if err := s.checkIPBudget(ctx, ip); err != nil {
-		return err
+		return wrap("resend verification", err)
 	}
 	s.Deferred.Do(ctx, "verification_email", func(ctx context.Context) error {
-		return s.resend(ctx, NormalizeEmail(email))
+		return wrap("resend verification", s.resend(ctx, NormalizeEmail(email)))
 	})
 	return nil
 }

@@ -6,6 +6,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
@@ -51,7 +52,10 @@ func (s *Service) Lookup(ctx context.Context, emailOrID string) (*store.User, er
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNotFound
 	}
-	return u, err
+	if err != nil {
+		return nil, fmt.Errorf("admin: lookup: %w", err)
+	}
+	return u, nil
 }
 
 // SetDisabled disables (ending every session and pending login, and voiding the open
@@ -86,10 +90,20 @@ func (s *Service) SetDisabled(ctx context.Context, actorID, userID string, disab
 		return s.Audit.Record(ctx, q, audit.Event{Action: action, ActorID: actorID, TargetType: "user", TargetID: userID, Time: now,
 			Details: map[string]any{"sessions_revoked": revoked, "tokens_voided": voided}})
 	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		op := "enable"
+		if disabled {
+			op = "disable"
+		}
+		return revoked, fmt.Errorf("admin: %s: %w", op, err)
+	}
 	return revoked, err
 }
 
 // ResetMFA removes every second factor of the user.
 func (s *Service) ResetMFA(ctx context.Context, actorID, userID string) error {
-	return s.MFA.Reset(ctx, actorID, userID)
+	if err := s.MFA.Reset(ctx, actorID, userID); err != nil {
+		return fmt.Errorf("admin: reset mfa: %w", err)
+	}
+	return nil
 }

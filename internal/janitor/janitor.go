@@ -5,6 +5,7 @@ package janitor
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -90,7 +91,7 @@ func (j *Janitor) Sweep(ctx context.Context) (map[store.Expired]int, error) {
 			out[kind] += n
 			j.removed.WithLabelValues(string(kind)).Add(float64(n))
 			if err != nil {
-				return out, err
+				return out, fmt.Errorf("janitor: sweep %s: %w", kind, err)
 			}
 			if n < j.Batch {
 				break

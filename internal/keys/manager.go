@@ -67,7 +67,7 @@ func (m *Manager) Init(ctx context.Context) error {
 			continue // another replica created them first: load theirs
 		}
 		if err != nil {
-			return err
+			return fmt.Errorf("keys: init: %w", err)
 		}
 		return m.Reload(ctx)
 	}
@@ -116,7 +116,7 @@ func (m *Manager) ensure(ctx context.Context) error {
 func (m *Manager) Reload(ctx context.Context) error {
 	keys, err := m.Store.ListSigningKeys(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("keys: reload: %w", err)
 	}
 	now := m.Now()
 	st := &keyState{public: map[string]jose.JSONWebKey{}}
@@ -149,7 +149,7 @@ func (m *Manager) Reload(ctx context.Context) error {
 		return errors.New("keys: no active signing key")
 	}
 	if st.jwksJSON, err = json.Marshal(set); err != nil {
-		return err
+		return fmt.Errorf("keys: reload: %w", err)
 	}
 	m.mu.Lock()
 	m.state, m.loaded = st, now
@@ -184,7 +184,7 @@ func (m *Manager) JWKS() []byte {
 func (m *Manager) List(ctx context.Context) ([]Info, error) {
 	keys, err := m.Store.ListSigningKeys(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("keys: list: %w", err)
 	}
 	out := make([]Info, 0, len(keys))
 	for _, k := range keys {
@@ -198,7 +198,7 @@ func (m *Manager) List(ctx context.Context) ([]Info, error) {
 func (m *Manager) Rotate(ctx context.Context) error {
 	keys, err := m.Store.ListSigningKeys(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("keys: rotate: %w", err)
 	}
 	var active, next *store.SigningKey
 	for i := range keys {

@@ -3,6 +3,7 @@ package mfa
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
@@ -81,7 +82,7 @@ func (s *Service) RegenerateBackupCodes(ctx context.Context, userID string, proo
 		}
 		return s.notifyChange(ctx, q, u, "New backup codes were generated (the old ones no longer work)")
 	})
-	return codes, err
+	return codes, wrap("regenerate backup codes", err)
 }
 
 func (s *Service) useBackupCode(ctx context.Context, q tx, u *store.User, code string) (bool, error) {
@@ -90,7 +91,7 @@ func (s *Service) useBackupCode(ctx context.Context, q tx, u *store.User, code s
 		return false, nil
 	}
 	err := q.UseBackupCode(ctx, u.ID, s.hashCode("backup:"+u.ID, norm), s.Now())
-	if err == store.ErrNotFound {
+	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {

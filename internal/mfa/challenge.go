@@ -89,13 +89,17 @@ func amrFor(method string) string {
 // Verify checks a code for the challenge and, when it is right, starts the session. A
 // wrong code counts against the challenge; the fifth kills it.
 func (s *Service) Verify(ctx context.Context, mfaToken, method, code string, dev session.Device) (*session.Tokens, error) {
-	return s.complete(ctx, mfaToken, method, dev, func(q store.Queries, u *store.User, ch *store.MFAChallenge) (bool, error) {
+	tokens, err := s.complete(ctx, mfaToken, method, dev, func(q store.Queries, u *store.User, ch *store.MFAChallenge) (bool, error) {
 		methods, err := s.Methods(ctx, q, u.ID)
 		if err != nil || !slices.Contains(methods, method) || method == MethodWebAuthn {
 			return false, err
 		}
 		return s.checkCode(ctx, q, u, ch, method, code)
 	})
+	if err != nil {
+		return nil, wrap("verify", err)
+	}
+	return tokens, nil
 }
 
 // complete runs one second-factor attempt for a pending login. The attempt is charged

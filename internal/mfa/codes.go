@@ -87,9 +87,9 @@ func (s *Service) throttleSend(ctx context.Context, key string) error {
 // budget of unauthenticated writes.
 func (s *Service) SendLoginCode(ctx context.Context, ip, mfaToken, channel string) error {
 	if err := s.spendBudget(ctx, ip); err != nil {
-		return err
+		return wrap("send login code", err)
 	}
-	return s.inTx(ctx, func(q store.Queries) error {
+	err := s.inTx(ctx, func(q store.Queries) error {
 		ch, err := s.challenge(ctx, q, mfaToken)
 		if err != nil {
 			return err
@@ -116,15 +116,16 @@ func (s *Service) SendLoginCode(ctx context.Context, ip, mfaToken, channel strin
 		}
 		return s.sendCode(ctx, q, u, "login", channel, ch.ID, address)
 	})
+	return wrap("send login code", err)
 }
 
 // EnableEmail turns on email codes for a verified address.
 // sessionID is the session turning them on, which stays when MFA turns on.
 func (s *Service) EnableEmail(ctx context.Context, userID, sessionID string, proof Proof) error {
 	if err := s.proveFirstFactor(ctx, userID, proof); err != nil {
-		return err
+		return wrap("enable email", err)
 	}
-	return s.changeFactors(ctx, func(q store.Queries) ([]string, error) {
+	err := s.changeFactors(ctx, func(q store.Queries) ([]string, error) {
 		u, err := user(ctx, q, userID)
 		if err != nil {
 			return nil, err
@@ -140,6 +141,7 @@ func (s *Service) EnableEmail(ctx context.Context, userID, sessionID string, pro
 		}
 		return s.factorChanged(ctx, q, u, sessionID, audit.MFAEmailEnabled, nil, "Email codes were turned on as a second factor")
 	})
+	return wrap("enable email", err)
 }
 
 // StartSMS texts a confirmation code to phone (E.164), and tells the user by email. The
@@ -149,9 +151,9 @@ func (s *Service) StartSMS(ctx context.Context, userID string, proof Proof, phon
 		return ErrSMSUnavailable
 	}
 	if err := s.proveFirstFactor(ctx, userID, proof); err != nil {
-		return err
+		return wrap("start sms", err)
 	}
-	return s.inTx(ctx, func(q store.Queries) error {
+	err := s.inTx(ctx, func(q store.Queries) error {
 		u, err := user(ctx, q, userID)
 		if err != nil {
 			return err
@@ -170,13 +172,15 @@ func (s *Service) StartSMS(ctx context.Context, userID string, proof Proof, phon
 		}
 		return s.notifyChange(ctx, q, u, "Setting up text-message codes to "+MaskPhone(phone)+" as a second factor was started")
 	})
+	return wrap("start sms", err)
 }
 
 // ConfirmSMS turns SMS codes on for the number the code was sent to; sessionID is the
 // session confirming it, which stays when MFA turns on. Codes count against the
 // account's login throttle, and wrong ones are audited.
 func (s *Service) ConfirmSMS(ctx context.Context, userID, sessionID, code string) error {
-	return s.guessLimited(ctx, userID, audit.MFASMSEnabled, func() error { return s.confirmSMS(ctx, userID, sessionID, code) })
+	err := s.guessLimited(ctx, userID, audit.MFASMSEnabled, func() error { return s.confirmSMS(ctx, userID, sessionID, code) })
+	return wrap("confirm sms", err)
 }
 
 func (s *Service) confirmSMS(ctx context.Context, userID, sessionID, code string) error {

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -43,6 +44,22 @@ var (
 	// ErrWebAuthn: a WebAuthn response that does not verify.
 	ErrWebAuthn = errors.New("mfa: webauthn verification failed")
 )
+
+// wrap names the operation on an unexpected error (a storage failure, say), so that a
+// logged 500 says which step failed. nil and the errors callers act on (this package's,
+// and the session's refusals of an organization scope) pass unchanged.
+func wrap(op string, err error) error {
+	var limited *RateLimited
+	switch {
+	case err == nil, errors.As(err, &limited), session.IsRefusal(err),
+		errors.Is(err, ErrInvalidToken), errors.Is(err, ErrInvalidCode), errors.Is(err, ErrConflict),
+		errors.Is(err, ErrStepUpRequired), errors.Is(err, ErrReauthRequired), errors.Is(err, ErrEmailNotVerified),
+		errors.Is(err, ErrNotFound), errors.Is(err, ErrSMSUnavailable), errors.Is(err, ErrWebAuthn),
+		errors.Is(err, ErrDisabled), errors.Is(err, ErrPasswordRequired):
+		return err
+	}
+	return fmt.Errorf("mfa: %s: %w", op, err)
+}
 
 // RateLimited is returned when codes are requested too often.
 type RateLimited struct{ RetryAfter time.Duration }

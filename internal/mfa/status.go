@@ -21,7 +21,11 @@ type Status struct {
 
 // Status describes the user's factors.
 func (s *Service) Status(ctx context.Context, userID string) (*Status, error) {
-	return s.status(ctx, s.Store, userID)
+	st, err := s.status(ctx, s.Store, userID)
+	if err != nil {
+		return nil, wrap("status", err)
+	}
+	return st, nil
 }
 
 // Describe lists the user's second factors in words, read through q, for the notices
@@ -86,7 +90,7 @@ func (s *Service) status(ctx context.Context, q store.MFA, userID string) (*Stat
 // Reset removes every second factor of a user (an administrator's action) and ends the
 // pending logins.
 func (s *Service) Reset(ctx context.Context, actorID, userID string) error {
-	return s.inTx(ctx, func(q store.Queries) error {
+	err := s.inTx(ctx, func(q store.Queries) error {
 		u, err := user(ctx, q, userID)
 		if err != nil {
 			return err
@@ -106,4 +110,5 @@ func (s *Service) Reset(ctx context.Context, actorID, userID string) error {
 		}
 		return s.notifyChange(ctx, q, u, "An administrator removed all your second factors")
 	})
+	return wrap("reset", err)
 }

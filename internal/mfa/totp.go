@@ -39,7 +39,7 @@ func totpPurpose(userID string) string { return "totp:" + userID }
 // any factor proves its current password.
 func (s *Service) EnrollTOTP(ctx context.Context, userID string, proof Proof) (*Enrollment, error) {
 	if err := s.proveFirstFactor(ctx, userID, proof); err != nil {
-		return nil, err
+		return nil, wrap("enroll totp", err)
 	}
 	var out *Enrollment
 	err := s.inTx(ctx, func(q store.Queries) error {
@@ -81,7 +81,7 @@ func (s *Service) EnrollTOTP(ctx context.Context, userID string, proof Proof) (*
 		}
 		return s.notifyChange(ctx, q, u, "Setting up an authenticator app as a second factor was started")
 	})
-	return out, err
+	return out, wrap("enroll totp", err)
 }
 
 // matchStep returns the time step whose code equals code (within ±1 step of now), or -1.
@@ -111,7 +111,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, sessionID, code strin
 	var codes []string
 	err := s.guessLimited(ctx, userID, audit.MFATOTPEnabled, func() error { return s.confirmTOTP(ctx, userID, sessionID, code, &codes) })
 	if err != nil {
-		return nil, err
+		return nil, wrap("confirm totp", err)
 	}
 	return codes, nil
 }
@@ -161,7 +161,8 @@ func (s *Service) confirmTOTP(ctx context.Context, userID, sessionID, code strin
 
 // DisableTOTP removes the authenticator app, which takes a current code.
 func (s *Service) DisableTOTP(ctx context.Context, userID, sessionID, code string) error {
-	return s.guessLimited(ctx, userID, audit.MFATOTPDisabled, func() error { return s.disableTOTP(ctx, userID, sessionID, code) })
+	err := s.guessLimited(ctx, userID, audit.MFATOTPDisabled, func() error { return s.disableTOTP(ctx, userID, sessionID, code) })
+	return wrap("disable totp", err)
 }
 
 func (s *Service) disableTOTP(ctx context.Context, userID, sessionID, code string) error {

@@ -85,7 +85,7 @@ type registration struct {
 // BeginRegistration starts adding a passkey or security key.
 func (s *Service) BeginRegistration(ctx context.Context, userID string, proof Proof, name string) (*Ceremony, error) {
 	if err := s.proveFirstFactor(ctx, userID, proof); err != nil {
-		return nil, err
+		return nil, wrap("begin registration", err)
 	}
 	var out *Ceremony
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
@@ -122,7 +122,7 @@ func (s *Service) BeginRegistration(ctx context.Context, userID string, proof Pr
 		out = &Ceremony{ID: id, Options: creation.Response}
 		return nil
 	})
-	return out, err
+	return out, wrap("begin registration", err)
 }
 
 // FinishRegistration verifies the authenticator's response and stores the credential.
@@ -136,7 +136,7 @@ func (s *Service) FinishRegistration(ctx context.Context, userID, sessionID, cer
 		out, err = s.finishRegistration(ctx, userID, sessionID, ceremonyID, credential)
 		return err
 	})
-	return out, err
+	return out, wrap("finish registration", err)
 }
 
 func (s *Service) finishRegistration(ctx context.Context, userID, sessionID, ceremonyID string, credential []byte) (*CredentialInfo, error) {
@@ -197,7 +197,7 @@ func (s *Service) finishRegistration(ctx context.Context, userID, sessionID, cer
 
 // DeleteCredential removes one of the user's credentials.
 func (s *Service) DeleteCredential(ctx context.Context, userID, sessionID string, proof Proof, id string) error {
-	return s.changeFactors(ctx, func(q store.Queries) ([]string, error) {
+	err := s.changeFactors(ctx, func(q store.Queries) ([]string, error) {
 		u, err := user(ctx, q, userID)
 		if err != nil {
 			return nil, err
@@ -213,6 +213,7 @@ func (s *Service) DeleteCredential(ctx context.Context, userID, sessionID string
 		}
 		return s.factorChanged(ctx, q, u, sessionID, audit.MFAWebAuthnRemoved, map[string]any{"credential": id}, "A passkey or security key was removed")
 	})
+	return wrap("delete credential", err)
 }
 
 // assertion is the stored state of a login or step-up ceremony.
@@ -231,11 +232,11 @@ var passwordless = webauthn.WithUserVerification(protocol.VerificationRequired)
 // passkeys. (Naming the user's credentials would tell anyone which addresses have them.)
 func (s *Service) BeginLogin(ctx context.Context, ip string) (*Ceremony, error) {
 	if err := s.spendBudget(ctx, ip); err != nil {
-		return nil, err
+		return nil, wrap("begin login", err)
 	}
 	options, sess, err := s.WebAuthn.BeginDiscoverableLogin(passwordless)
 	if err != nil {
-		return nil, err
+		return nil, wrap("begin login", err)
 	}
 	var out *Ceremony
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
@@ -246,7 +247,7 @@ func (s *Service) BeginLogin(ctx context.Context, ip string) (*Ceremony, error) 
 		out = &Ceremony{ID: id, Options: options.Response}
 		return nil
 	})
-	return out, err
+	return out, wrap("begin login", err)
 }
 
 // ErrDisabled: the account behind a valid passkey is disabled.
@@ -346,7 +347,7 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID string, credential
 			TargetID: tokens.SessionID, Time: s.Now(), Details: map[string]any{"amr": amr, "credential": row.ID}})
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrap("finish login", err)
 	}
 	if refused != nil {
 		return nil, refused
@@ -375,7 +376,7 @@ func (s *Service) recordUse(ctx context.Context, q store.MFA, row *store.WebAuth
 // per-IP budget of unauthenticated writes (each begin stores a ceremony).
 func (s *Service) BeginStepUp(ctx context.Context, ip, mfaToken string) (*Ceremony, error) {
 	if err := s.spendBudget(ctx, ip); err != nil {
-		return nil, err
+		return nil, wrap("begin step-up", err)
 	}
 	var out *Ceremony
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
@@ -405,14 +406,18 @@ func (s *Service) BeginStepUp(ctx context.Context, ip, mfaToken string) (*Ceremo
 		out = &Ceremony{ID: id, Options: options.Response}
 		return nil
 	})
-	return out, err
+	return out, wrap("begin step-up", err)
 }
 
 // FinishStepUp verifies the assertion and completes the pending login.
 func (s *Service) FinishStepUp(ctx context.Context, mfaToken, ceremonyID string, credential []byte, dev session.Device) (*session.Tokens, error) {
-	return s.complete(ctx, mfaToken, MethodWebAuthn, dev, func(q store.Queries, u *store.User, ch *store.MFAChallenge) (bool, error) {
+	tokens, err := s.complete(ctx, mfaToken, MethodWebAuthn, dev, func(q store.Queries, u *store.User, ch *store.MFAChallenge) (bool, error) {
 		return s.verifyStepUp(ctx, q, u, ch, ceremonyID, credential)
 	})
+	if err != nil {
+		return nil, wrap("finish step-up", err)
+	}
+	return tokens, nil
 }
 
 func (s *Service) verifyStepUp(ctx context.Context, q store.MFA, u *store.User, ch *store.MFAChallenge, ceremonyID string, credential []byte) (bool, error) {

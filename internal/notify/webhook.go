@@ -26,11 +26,11 @@ func NewWebhook(url string) *Webhook {
 func (w *Webhook) Send(ctx context.Context, m *store.Message) error {
 	body, err := json.Marshal(map[string]string{"to": m.Recipient, "body": m.BodyText})
 	if err != nil {
-		return err
+		return fmt.Errorf("sms webhook: %w", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return fmt.Errorf("sms webhook: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "gatehouse-sms/1")

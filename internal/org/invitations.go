@@ -17,7 +17,7 @@ import (
 // the inviter holds. A newer invitation to the same address voids the older.
 func (s *Service) Invite(ctx context.Context, caller Caller, orgID, email string, roles []string) (*store.Invitation, error) {
 	if _, err := s.require(ctx, orgID, caller, PermMembersInvite); err != nil {
-		return nil, err
+		return nil, wrap("invite", err)
 	}
 	var inv *store.Invitation
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
@@ -68,7 +68,7 @@ func (s *Service) Invite(ctx context.Context, caller Caller, orgID, email string
 			TargetID: inv.ID, Time: now, Details: map[string]any{"email": inv.Email, "roles": roles}})
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrap("invite", err)
 	}
 	s.Outbox.Wake()
 	return inv, nil
@@ -77,17 +77,21 @@ func (s *Service) Invite(ctx context.Context, caller Caller, orgID, email string
 // Invitations lists pending invitations (the caller needs members:invite).
 func (s *Service) Invitations(ctx context.Context, caller Caller, orgID, after string, limit int) ([]store.Invitation, error) {
 	if _, err := s.require(ctx, orgID, caller, PermMembersInvite); err != nil {
-		return nil, err
+		return nil, wrap("invitations", err)
 	}
-	return s.Store.ListInvitations(ctx, orgID, after, s.Now(), limit)
+	invs, err := s.Store.ListInvitations(ctx, orgID, after, s.Now(), limit)
+	if err != nil {
+		return nil, wrap("invitations", err)
+	}
+	return invs, nil
 }
 
 // RevokeInvitation withdraws a pending invitation.
 func (s *Service) RevokeInvitation(ctx context.Context, caller Caller, orgID, id string) error {
 	if _, err := s.require(ctx, orgID, caller, PermMembersInvite); err != nil {
-		return err
+		return wrap("revoke invitation", err)
 	}
-	return s.Store.InTx(ctx, func(q store.Queries) error {
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		now := s.Now()
 		if err := q.RevokeInvitation(ctx, orgID, id, now); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
@@ -97,6 +101,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, caller Caller, orgID, id
 		}
 		return s.Audit.Record(ctx, q, audit.Event{Action: audit.OrgInvitationRevoked, ActorID: caller.UserID, OrgID: orgID, TargetType: "invitation", TargetID: id, Time: now})
 	})
+	return wrap("revoke invitation", err)
 }
 
 // Accept makes the signed-in user a member with the invitation's roles. Their email must be
@@ -180,7 +185,7 @@ func (s *Service) Accept(ctx context.Context, caller Caller, tok string) (*store
 			TargetID: userID, Time: now, Details: map[string]any{"invitation": inv.ID, "invited_by": inv.InvitedBy, "roles": roles}})
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrap("accept", err)
 	}
 	s.forget(inv.OrgID, userID)
 	return inv, nil

@@ -12,9 +12,13 @@ import (
 // Members lists the org's members (the caller needs members:read).
 func (s *Service) Members(ctx context.Context, caller Caller, orgID, after string, limit int) ([]store.Member, error) {
 	if _, err := s.require(ctx, orgID, caller, PermMembersRead); err != nil {
-		return nil, err
+		return nil, wrap("members", err)
 	}
-	return s.Store.ListMembers(ctx, orgID, after, limit)
+	m, err := s.Store.ListMembers(ctx, orgID, after, limit)
+	if err != nil {
+		return nil, wrap("members", err)
+	}
+	return m, nil
 }
 
 // checkRoles validates role names against the org's roles and returns the set they grant.
@@ -52,7 +56,7 @@ func (s *Service) checkRoles(ctx context.Context, q store.Orgs, orgID string, ro
 // more powerful), and cannot demote the last owner.
 func (s *Service) SetRoles(ctx context.Context, caller Caller, orgID, userID string, roles []string) (*store.Member, error) {
 	if _, err := s.require(ctx, orgID, caller, PermMembersUpdate); err != nil {
-		return nil, err
+		return nil, wrap("set roles", err)
 	}
 	var out *store.Member
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
@@ -88,7 +92,7 @@ func (s *Service) SetRoles(ctx context.Context, caller Caller, orgID, userID str
 			TargetID: userID, Time: s.Now(), Details: map[string]any{"from": target.member.Roles, "to": roles}})
 	})
 	s.forget(orgID, userID)
-	return out, err
+	return out, wrap("set roles", err)
 }
 
 func (s *Service) notLastOwner(ctx context.Context, q store.Orgs, orgID string) error {
@@ -114,13 +118,13 @@ func (s *Service) Remove(ctx context.Context, caller Caller, orgID, userID strin
 		// Membership only (cached): strangers are turned away before any write transaction.
 		c, err := s.access(ctx, orgID, caller.UserID)
 		if err != nil {
-			return err
+			return wrap("remove", err)
 		}
 		if err := c.permits(""); err != nil {
 			return err
 		}
 	} else if _, err := s.require(ctx, orgID, caller, PermMembersRemove); err != nil {
-		return err
+		return wrap("remove", err)
 	}
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		if err := s.lock(ctx, q, orgID); err != nil {
@@ -155,5 +159,5 @@ func (s *Service) Remove(ctx context.Context, caller Caller, orgID, userID strin
 			TargetID: userID, Time: s.Now(), Details: map[string]any{"roles": target.member.Roles, "left": caller.UserID == userID}})
 	})
 	s.forget(orgID, userID)
-	return err
+	return wrap("remove", err)
 }

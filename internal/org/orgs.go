@@ -58,7 +58,7 @@ func (s *Service) Create(ctx context.Context, caller Caller, name, slug string) 
 			Time: now, Details: map[string]any{"slug": slug}})
 	})
 	if err != nil {
-		return nil, err
+		return nil, wrap("create", err)
 	}
 	return o, nil
 }
@@ -67,7 +67,11 @@ func (s *Service) Create(ctx context.Context, caller Caller, name, slug string) 
 // organization sees that one only.
 func (s *Service) List(ctx context.Context, caller Caller, after string, limit int) ([]store.MemberOrg, error) {
 	if caller.Scope == "" {
-		return s.Store.ListUserOrgs(ctx, caller.UserID, after, limit)
+		orgs, err := s.Store.ListUserOrgs(ctx, caller.UserID, after, limit)
+		if err != nil {
+			return nil, wrap("list", err)
+		}
+		return orgs, nil
 	}
 	if after != "" { // the one page has been served
 		return nil, nil
@@ -77,14 +81,14 @@ func (s *Service) List(ctx context.Context, caller Caller, after string, limit i
 		return nil, nil // no longer a member: the token lists nothing
 	}
 	if err != nil {
-		return nil, err
+		return nil, wrap("list", err)
 	}
 	o, err := s.Store.OrgByID(ctx, caller.Scope)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, wrap("list", err)
 	}
 	return []store.MemberOrg{{Org: *o, Roles: m.Roles}}, nil
 }
@@ -92,9 +96,13 @@ func (s *Service) List(ctx context.Context, caller Caller, after string, limit i
 // Get returns an organization the caller may read.
 func (s *Service) Get(ctx context.Context, caller Caller, orgID string) (*store.Org, error) {
 	if _, err := s.require(ctx, orgID, caller, PermOrgRead); err != nil {
-		return nil, err
+		return nil, wrap("get", err)
 	}
-	return s.orgByID(ctx, s.Store, orgID)
+	o, err := s.orgByID(ctx, s.Store, orgID)
+	if err != nil {
+		return nil, wrap("get", err)
+	}
+	return o, nil
 }
 
 func (s *Service) orgByID(ctx context.Context, q store.Orgs, orgID string) (*store.Org, error) {
@@ -108,7 +116,7 @@ func (s *Service) orgByID(ctx context.Context, q store.Orgs, orgID string) (*sto
 // Update renames an organization or changes its slug.
 func (s *Service) Update(ctx context.Context, caller Caller, orgID string, name, slug *string) (*store.Org, error) {
 	if _, err := s.require(ctx, orgID, caller, PermOrgUpdate); err != nil {
-		return nil, err
+		return nil, wrap("update", err)
 	}
 	if name != nil {
 		if err := checkName(*name); err != nil {
@@ -150,14 +158,14 @@ func (s *Service) Update(ctx context.Context, caller Caller, orgID string, name,
 		return s.Audit.Record(ctx, q, audit.Event{Action: audit.OrgUpdated, ActorID: caller.UserID, OrgID: orgID, TargetType: "org", TargetID: orgID,
 			Time: o.UpdatedAt, Details: changed})
 	})
-	return out, err
+	return out, wrap("update", err)
 }
 
 // Delete removes an organization with its memberships, invitations, roles and policy in
 // one transaction. Audit rows stay.
 func (s *Service) Delete(ctx context.Context, caller Caller, orgID string) error {
 	if _, err := s.require(ctx, orgID, caller, PermOrgDelete); err != nil {
-		return err
+		return wrap("delete", err)
 	}
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
 		if err := s.lock(ctx, q, orgID); err != nil {
@@ -172,7 +180,7 @@ func (s *Service) Delete(ctx context.Context, caller Caller, orgID string) error
 		return s.Audit.Record(ctx, q, audit.Event{Action: audit.OrgDeleted, ActorID: caller.UserID, OrgID: orgID, TargetType: "org", TargetID: orgID, Time: s.Now()})
 	})
 	s.forget(orgID, "")
-	return err
+	return wrap("delete", err)
 }
 
 // GetPolicy returns the org's policy.
@@ -187,7 +195,7 @@ func (s *Service) GetPolicy(ctx context.Context, caller Caller, orgID string) (*
 // SetPolicy replaces the org's policy.
 func (s *Service) SetPolicy(ctx context.Context, caller Caller, orgID string, p Policy) (*Policy, error) {
 	if _, err := s.require(ctx, orgID, caller, PermPolicyManage); err != nil {
-		return nil, err
+		return nil, wrap("set policy", err)
 	}
 	switch {
 	case p.SessionTTLSeconds < 0 || (p.SessionTTLSeconds > 0 && p.SessionTTLSeconds < 300) || p.SessionTTLSeconds > 90*24*3600:
@@ -216,7 +224,7 @@ func (s *Service) SetPolicy(ctx context.Context, caller Caller, orgID string, p 
 	})
 	s.forget(orgID, "") // cached access carries the MFA policy
 	if err != nil {
-		return nil, err
+		return nil, wrap("set policy", err)
 	}
 	return &p, nil
 }
@@ -226,11 +234,11 @@ func (s *Service) SetPolicy(ctx context.Context, caller Caller, orgID string, p 
 // is answered for whatever their sessions. A user who is not a member holds nothing.
 func (s *Service) Check(ctx context.Context, caller Caller, orgID, userID, permission string) (bool, error) {
 	if _, err := s.require(ctx, orgID, caller, PermMembersRead); err != nil {
-		return false, err
+		return false, wrap("check", err)
 	}
 	c, err := s.access(ctx, orgID, userID)
 	if err != nil {
-		return false, err
+		return false, wrap("check", err)
 	}
 	return c.member != nil && c.set.Has(permission), nil
 }
@@ -238,7 +246,11 @@ func (s *Service) Check(ctx context.Context, caller Caller, orgID, userID, permi
 // ListAudit lists the org's audit events (the caller needs audit:read).
 func (s *Service) ListAudit(ctx context.Context, caller Caller, orgID string, beforePos int64, limit int) ([]store.AuditEvent, error) {
 	if _, err := s.require(ctx, orgID, caller, PermAuditRead); err != nil {
-		return nil, err
+		return nil, wrap("list audit", err)
 	}
-	return s.Store.ListAudit(ctx, store.AuditFilter{OrgID: orgID, BeforePos: beforePos, Limit: limit})
+	events, err := s.Store.ListAudit(ctx, store.AuditFilter{OrgID: orgID, BeforePos: beforePos, Limit: limit})
+	if err != nil {
+		return nil, wrap("list audit", err)
+	}
+	return events, nil
 }

@@ -30,11 +30,11 @@ func builtinRoleInfo() []RoleInfo {
 // Roles lists built-in and custom roles (the caller needs roles:read).
 func (s *Service) Roles(ctx context.Context, caller Caller, orgID string) ([]RoleInfo, error) {
 	if _, err := s.require(ctx, orgID, caller, PermRolesRead); err != nil {
-		return nil, err
+		return nil, wrap("roles", err)
 	}
 	custom, err := s.Store.ListRoles(ctx, orgID)
 	if err != nil {
-		return nil, err
+		return nil, wrap("roles", err)
 	}
 	out := builtinRoleInfo()
 	for _, r := range custom {
@@ -47,7 +47,7 @@ func (s *Service) Roles(ctx context.Context, caller Caller, orgID string) ([]Rol
 // every permission the role bundles.
 func (s *Service) PutRole(ctx context.Context, caller Caller, orgID, name string, perms []string) (*RoleInfo, error) {
 	if _, err := s.require(ctx, orgID, caller, PermRolesManage); err != nil {
-		return nil, err
+		return nil, wrap("put role", err)
 	}
 	if IsBuiltinRole(name) {
 		return nil, ErrBuiltinRole
@@ -99,7 +99,7 @@ func (s *Service) PutRole(ctx context.Context, caller Caller, orgID, name string
 	})
 	s.forget(orgID, "")
 	if err != nil {
-		return nil, err
+		return nil, wrap("put role", err)
 	}
 	return &RoleInfo{Name: name, Permissions: clean}, nil
 }
@@ -108,7 +108,7 @@ func (s *Service) PutRole(ctx context.Context, caller Caller, orgID, name string
 // Pending invitations naming it grant it no more when accepted.
 func (s *Service) DeleteRole(ctx context.Context, caller Caller, orgID, name string) error {
 	if _, err := s.require(ctx, orgID, caller, PermRolesManage); err != nil {
-		return err
+		return wrap("delete role", err)
 	}
 	if IsBuiltinRole(name) {
 		return ErrBuiltinRole
@@ -144,5 +144,5 @@ func (s *Service) DeleteRole(ctx context.Context, caller Caller, orgID, name str
 		return s.Audit.Record(ctx, q, audit.Event{Action: audit.OrgRoleDeleted, ActorID: caller.UserID, OrgID: orgID, TargetType: "role", TargetID: name, Time: s.Now()})
 	})
 	s.forget(orgID, "")
-	return err
+	return wrap("delete role", err)
 }

@@ -35,7 +35,7 @@ func (s *Service) MinPasswordLength(ctx context.Context, userID string) (int, er
 	for {
 		page, err := s.Store.ListUserOrgs(ctx, userID, after, 200)
 		if err != nil {
-			return 0, err
+			return 0, wrap("min password length", err)
 		}
 		for _, mo := range page {
 			longest = max(longest, mo.Org.PasswordMinLength)

@@ -70,6 +70,22 @@ func (c Caller) within(orgID string) error {
 // WithMFA reports whether the caller's session was signed in with a second factor.
 func (c Caller) WithMFA() bool { return slices.Contains(c.AMR, "mfa") }
 
+// wrap names the operation on an unexpected error (a storage failure, say), so that a
+// logged 500 says which step failed. nil and the errors callers act on (this package's,
+// and the session's refusals of a scope) pass unchanged.
+func wrap(op string, err error) error {
+	var field *FieldError
+	switch {
+	case err == nil, errors.As(err, &field), session.IsRefusal(err),
+		errors.Is(err, ErrNotFound), errors.Is(err, ErrForbidden), errors.Is(err, ErrSlugTaken),
+		errors.Is(err, ErrBuiltinRole), errors.Is(err, ErrLastOwner), errors.Is(err, ErrRoleInUse),
+		errors.Is(err, ErrAlreadyMember), errors.Is(err, ErrInvalidInvitation), errors.Is(err, ErrEmailMismatch),
+		errors.Is(err, ErrOutOfScope):
+		return err
+	}
+	return fmt.Errorf("org: %s: %w", op, err)
+}
+
 // FieldError is an invalid input field.
 type FieldError struct{ Field, Message string }
 
@@ -129,13 +145,9 @@ type cached struct {
 // access resolves the caller's membership and permissions in the org, through the
 // cache (see package cache for its invalidation rule).
 func (s *Service) access(ctx context.Context, orgID, userID string) (cached, error) {
-	c, err := s.cache().Load(memberKey{orgID, userID}, func() (cached, error) {
+	return s.cache().Load(memberKey{orgID, userID}, func() (cached, error) {
 		return s.load(ctx, s.Store, orgID, userID)
 	})
-	if err != nil {
-		return cached{}, fmt.Errorf("org: access: %w", err)
-	}
-	return c, nil
 }
 
 func (s *Service) cache() *cache.Cache[memberKey, cached] {
@@ -187,7 +199,7 @@ func (s *Service) forget(orgID, userID string) {
 // non-member gets not-found whatever they send.
 func (s *Service) Enter(ctx context.Context, caller Caller, orgID string) error {
 	_, err := s.require(ctx, orgID, caller, "")
-	return err
+	return wrap("enter", err)
 }
 
 // require returns the caller's access if they are admitted to the org (see admit) and

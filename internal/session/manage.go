@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -12,7 +13,7 @@ import (
 func (s *Service) List(ctx context.Context, userID string) ([]store.Session, error) {
 	all, err := s.Store.ListSessions(ctx, userID, s.Now())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("session: list: %w", err)
 	}
 	live := all[:0]
 	for _, sess := range all {
@@ -48,10 +49,14 @@ func (s *Service) Revoke(ctx context.Context, userID, sessionID, reason string) 
 		return s.Audit.Record(ctx, q, audit.Event{Action: action, ActorID: userID, TargetType: "session", TargetID: sessionID,
 			Time: now, Details: map[string]any{"reason": reason}})
 	})
-	if err == nil {
-		s.Forget(sessionID)
+	if errors.Is(err, ErrNotFound) {
+		return err
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("session: revoke: %w", err)
+	}
+	s.Forget(sessionID)
+	return nil
 }
 
 // RevokeAll ends every session of the user except keep (may be empty) through q, the
@@ -77,8 +82,9 @@ func (s *Service) RevokeOthers(ctx context.Context, userID, keep string) error {
 		ids, err = s.RevokeAll(ctx, q, userID, userID, keep, ReasonUserRevoked)
 		return err
 	})
-	if err == nil {
-		s.Forget(ids...)
+	if err != nil {
+		return fmt.Errorf("session: revoke others: %w", err)
 	}
-	return err
+	s.Forget(ids...)
+	return nil
 }

@@ -247,7 +247,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tok
 		return nil, fmt.Errorf("session: refresh: %w", err)
 	}
 	if err := s.sign(out, sub); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("session: refresh: %w", err)
 	}
 	s.refreshes.WithLabelValues("succeeded").Inc()
 	return out, nil
