@@ -31,6 +31,8 @@ func TestResolveAndCovers(t *testing.T) {
 		{"member does not cover billing", member, billing, false},
 		{"billing covers member? no, lacks members:read", billing, member, false},
 		{"anyone covers nothing", member, nothing, true},
+		// Every permission is not the owner role: only an owner grants or acts on one.
+		{"admin with org:delete does not cover owner", resolve([]string{RoleAdmin, "deleter"}, custom), owner, false},
 	} {
 		if got := tc.a.Covers(tc.b); got != tc.want {
 			t.Errorf("%s: Covers = %v", tc.name, got)
