@@ -3,6 +3,7 @@ package jsonbody
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"reflect"
@@ -125,6 +126,36 @@ func tokenDepth(body string) (deepest int, valid bool) {
 			deepest = max(deepest, depth)
 		case json.Delim('}'), json.Delim(']'):
 			depth--
+		}
+	}
+}
+
+// Text the decoder would accept silently (invalid UTF-8 becomes U+FFFD, an escaped NUL
+// a NUL) is refused, and a key given twice is found in a large object too.
+func TestDecodeRejectsBadTextAndLateDuplicates(t *testing.T) {
+	var keys []string
+	for i := range 2 * smallObject {
+		keys = append(keys, fmt.Sprintf(`"k%d":%d`, i, i))
+	}
+	large := `{"id":"x","credential":{` + strings.Join(keys, ",") + `,"k3":0}}`
+	for body, want := range map[string]string{
+		"{\"email\":\"a\xffb\"}":       "UTF-8",
+		`{"email":"a\u0000b"}`:         "NUL",
+		"{\"email\":\"a\x00b\"}":       "NUL",
+		large:                          `Field "credential.k3" is given more than once`,
+		`{"id":"x","id":"y"}`:          `Field "id" is given more than once`,
+		`{"credential":{"a":1,"a":2}}`: `Field "credential.a" is given more than once`,
+	} {
+		req := jsonRequest(body)
+		var dst struct {
+			Email string          `json:"email"`
+			ID    string          `json:"id"`
+			Cred  json.RawMessage `json:"credential"`
+		}
+		err := Decode(req, &dst)
+		var p *problem.Problem
+		if !errors.As(err, &p) || p.Status != 400 || !strings.Contains(p.Detail, want) {
+			t.Errorf("decode(%.60q) = %v; want 400 mentioning %q", body, err, want)
 		}
 	}
 }
