@@ -3,10 +3,11 @@
 // time, runs the tests of the package that owns the rule, and fails if any mutant
 // survives, that is if those tests still pass.
 //
-// The source tree is never modified: each mutant is compiled through `go test -overlay`,
-// so an interrupted run leaves nothing behind and a mutant cannot leak into a commit.
+// The source tree is never modified: each mutant is compiled through `go test -overlay`
+// and its tests run in a copy of the package directory, so an interrupted run leaves
+// nothing behind and a mutant cannot leak into a commit.
 //
-// Usage: go run ./tools/mutants [-only SUBSTRING] LIST...   (.ci/mutants runs every list in .ci/mutants.d)
+// Usage: go run ./tools/mutants [-j N] [-only SUBSTRING] LIST...   (.ci/mutants runs every list in .ci/mutants.d)
 //
 // A list holds blocks separated by blank lines; lines starting with # are comments:
 //
@@ -14,6 +15,7 @@
 //	file: internal/session/session.go
 //	test: ./internal/session/
 //	run:  TestRefresh            (optional -run pattern; the default is every test)
+//	args: -rapid.shrinktime=1s   (optional flags for the test binary)
 //	from: if rt.UsedAt == nil {
 //	to:   if true {
 //
@@ -34,6 +36,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +49,7 @@ type mutant struct {
 	File  string
 	Test  string
 	Run   string
+	Args  []string // extra flags for the test binary
 	Edits []edit
 	Line  int // where the block starts in the list, for messages
 }
@@ -60,8 +64,9 @@ const perMutant = 5 * time.Minute
 
 func main() {
 	only := flag.String("only", "", "run only the mutants whose name contains this")
+	jobs := flag.Int("j", runtime.NumCPU(), "mutants built and tested at once")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./tools/mutants [-only SUBSTRING] LIST...\n\n"+
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./tools/mutants [-j N] [-only SUBSTRING] LIST...\n\n"+
 			"Applies each mutant of the LISTs through go test -overlay, runs the\n"+
 			"owning package's tests, and exits 1 if any mutant survives or does not compile.\n\n")
 		flag.PrintDefaults()
@@ -93,10 +98,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mutants: no mutants selected")
 		os.Exit(2)
 	}
-	os.Exit(runAll(ms))
+	os.Exit(runAll(ms, *jobs))
 }
 
-func runAll(ms []mutant) int {
+func runAll(ms []mutant, jobs int) int {
 	tmp, err := os.MkdirTemp("", "mutants-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mutants:", err)
@@ -112,19 +117,32 @@ func runAll(ms []mutant) int {
 			continue
 		}
 		baseline[key] = true
-		out, err := goTest(m, "", tmp)
+		out, err := testMutant(m, "", filepath.Join(tmp, fmt.Sprint("base", len(baseline))))
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "mutants: the unmutated tests of %s fail; fix them first:\n%s\n", m.Test, out)
 			return 2
 		}
 	}
 
+	// Mutants run jobs at a time; results print in list order.
+	type result struct{ verdict, detail string }
+	results := make([]chan result, len(ms))
+	sem := make(chan struct{}, jobs)
+	for i, m := range ms {
+		results[i] = make(chan result, 1)
+		go func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			start := time.Now()
+			v, d := runOne(m, filepath.Join(tmp, fmt.Sprint(i)))
+			results[i] <- result{v, fmt.Sprintf("%5.1fs %s", time.Since(start).Seconds(), d)}
+		}()
+	}
 	failed := 0
 	for i, m := range ms {
-		start := time.Now()
-		verdict, detail := runOne(m, filepath.Join(tmp, fmt.Sprint(i)))
-		fmt.Printf("%-9s %-70s %5.1fs %s\n", verdict, m.Name, time.Since(start).Seconds(), detail)
-		if verdict != "killed" {
+		r := <-results[i]
+		fmt.Printf("%-9s %-70s %s\n", r.verdict, m.Name, r.detail)
+		if r.verdict != "killed" {
 			failed++
 		}
 	}
@@ -165,14 +183,11 @@ func runOne(m mutant, dir string) (verdict, detail string) {
 	if err := os.WriteFile(overlay, b, 0o644); err != nil {
 		return "BROKEN", err.Error()
 	}
-	// Compile first, so that a mutant that does not build is told apart from a kill.
-	build := exec.Command("go", "test", "-overlay", overlay, "-count=1", "-run", "^$", m.Test)
-	if out, err := build.CombinedOutput(); err != nil {
-		return "BROKEN", "does not compile: " + firstLines(string(out), 3)
-	}
-	out, err := goTest(m, overlay, dir)
+	out, err := testMutant(m, overlay, dir)
 	var exit *exec.ExitError
 	switch {
+	case errors.Is(err, errBuild):
+		return "BROKEN", "does not compile: " + firstLines(out, 3)
 	case err == nil:
 		return "SURVIVED", "the tests of " + m.Test + " still pass"
 	case errors.Is(err, context.DeadlineExceeded):
@@ -184,20 +199,38 @@ func runOne(m mutant, dir string) (verdict, detail string) {
 	}
 }
 
-// goTest runs the mutant's tests, with the overlay when one is given.
-func goTest(m mutant, overlay, dir string) (string, error) {
+var errBuild = errors.New("the test binary does not build")
+
+// testMutant builds the package's test binary (through the overlay, when one is given)
+// and runs it in the package's directory, as go test would, stopping at the first failure.
+func testMutant(m mutant, overlay, dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "pkg.test")
+	args := []string{"test", "-c", "-o", bin}
+	if overlay != "" {
+		args = append(args, "-overlay", overlay)
+	}
+	build := exec.Command("go", append(args, m.Test)...)
+	if out, err := build.CombinedOutput(); err != nil {
+		return string(out), errBuild
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), perMutant)
 	defer cancel()
-	args := []string{"test", "-count=1"}
-	if overlay != "" {
-		args = append(args, "-overlay", overlay, "-failfast")
-	}
+	targs := []string{"-test.count=1", "-test.failfast"}
 	if m.Run != "" {
-		args = append(args, "-run", m.Run)
+		targs = append(targs, "-test.run", m.Run)
 	}
-	args = append(args, m.Test)
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Env = append(os.Environ(), "GOFLAGS=")
+	targs = append(targs, m.Args...)
+	// Run in a copy of the package directory: tests find their testdata as usual, and
+	// whatever a failing test writes (rapid's failure files) stays out of the tree.
+	work := filepath.Join(dir, "pkg")
+	if err := os.CopyFS(work, os.DirFS(m.Test)); err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, bin, targs...)
+	cmd.Dir = work
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -300,6 +333,8 @@ func parse(path string) ([]mutant, error) {
 			cur.Test = val
 		case "run":
 			cur.Run = val
+		case "args":
+			cur.Args = strings.Fields(val)
 		case "from":
 			cur.Edits = append(cur.Edits, edit{From: val})
 		case "to":
