@@ -101,7 +101,9 @@ func TestDisablingEndsEverythingTheAccountCouldUse(t *testing.T) {
 
 type failingReset struct{}
 
-func (failingReset) Reset(_ context.Context, _, _ string) error { return errors.New("database is gone") }
+func (failingReset) Reset(_ context.Context, _, _ string) error {
+	return errors.New("database is gone")
+}
 
 // A failure names the operation that failed.
 func TestResetMFAFailureNamesTheOperation(t *testing.T) {
