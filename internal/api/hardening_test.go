@@ -75,20 +75,7 @@ func TestIPv6ClientsAreCountedByTheirSlash64(t *testing.T) {
 func (e *env) requestReset(t *testing.T, email string, nth int) string {
 	t.Helper()
 	e.c.Do(t, "POST", "/v1/auth/password/forgot", map[string]any{"email": email}, "").Expect(t, 202)
-	for range 300 {
-		var found []string
-		for _, m := range e.mail.Messages() {
-			if strings.EqualFold(strings.Join(m.To, ","), email) && strings.Contains(m.Subject, "Reset") {
-				found = append(found, m.Token())
-			}
-		}
-		if len(found) >= nth {
-			return found[nth-1]
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no reset email #%d to %s", nth, email)
-	return ""
+	return e.mail.WaitNth(t, email, "Reset", nth).Token()
 }
 
 // A reset (or verification) link dies with the password it was meant to replace, and

@@ -1,12 +1,16 @@
 package api_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/testutil/poll"
+	"github.com/gatehouse-id/gatehouse/internal/testutil/smtptest"
+	"github.com/gatehouse-id/gatehouse/internal/testutil/testdb"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/testserver"
 )
 
@@ -94,7 +98,12 @@ func TestEmailAndSMSCodes(t *testing.T) {
 		before := e.sms.countTo("+14155550123")
 		mt7, _ := e.startLogin(t, u.email)
 		e.c.Do(t, "POST", "/v1/auth/mfa/challenge", map[string]any{"mfa_token": mt7, "method": "sms"}, "").Expect(t, 202)
-		time.Sleep(300 * time.Millisecond)
+		// The gateway comes back only once the outbox has recorded the failed attempt (and
+		// scheduled the retry by the service's clock, which the Advance below must follow).
+		poll.Until(t, 15*time.Second, "a failed SMS attempt waiting for its retry", func() bool {
+			return testdb.QueryInt(t, e.srv.Config.DatabaseURL, `SELECT COUNT(*) FROM outbox
+				WHERE channel = 'sms' AND recipient = $1 AND sent_at IS NULL AND NOT dead AND attempts > 0`, "+14155550123") > 0
+		})
 		e.sms.setDown(false)
 		e.clock.Advance(time.Minute) // the service's clock: the retry falls due
 		code7 := e.sms.waitCode(t, "+14155550123", before+1)
@@ -176,16 +185,11 @@ func TestTurningMFAOnEndsOtherSessions(t *testing.T) {
 // waitNotice waits for a "Security change" email to addr whose text contains change.
 func (e *env) waitNotice(t *testing.T, addr, change string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, m := range e.mail.Messages() {
-			if strings.EqualFold(strings.Join(m.To, ","), addr) && strings.Contains(m.Subject, "Security change") && strings.Contains(m.Text, change) {
-				return
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("no security notice to %s saying %q", addr, change)
+	e.mail.Wait(t, fmt.Sprintf("security notice to %s saying %q", addr, change), func(msgs []smtptest.Message) bool {
+		return slices.ContainsFunc(msgs, func(m smtptest.Message) bool {
+			return m.IsTo(addr) && strings.Contains(m.Subject, "Security change") && strings.Contains(m.Text, change)
+		})
+	})
 }
 
 // Starting an enrollment is a factor change too: the user is told by email.

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/testutil/poll"
 )
 
 // rfc6238 computes a TOTP code independently of the service: HMAC-SHA1, 30 s, 6 digits.
@@ -85,24 +87,22 @@ func (h *smsHook) countTo(phone string) int {
 // waitCode waits for the n-th SMS (1-based) to phone and returns its 6-digit code.
 func (h *smsHook) waitCode(t *testing.T, phone string, n int) string {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
+	var code string
+	poll.Until(t, 15*time.Second, fmt.Sprintf("SMS #%d to %s", n, phone), func() bool {
 		h.mu.Lock()
+		defer h.mu.Unlock()
 		seen := 0
 		for _, m := range h.msgs {
 			if m["to"] == phone {
-				seen++
-				if seen == n {
-					h.mu.Unlock()
-					return sixDigits(m["body"])
+				if seen++; seen == n {
+					code = sixDigits(m["body"])
+					return true
 				}
 			}
 		}
-		h.mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("SMS #%d to %s did not arrive", n, phone)
-	return ""
+		return false
+	})
+	return code
 }
 
 func sixDigits(s string) string {

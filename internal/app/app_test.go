@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os/signal"
 	"strings"
@@ -96,16 +97,29 @@ func TestReadyzIs503WhenDatabaseIsDown(t *testing.T) {
 // SIGTERM while a slow request is in flight: the request completes and Serve returns nil.
 func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 	srv := testserver.Start(t, testdb.SQLiteURL(t))
-	started := make(chan struct{})
-	srv.App.Router().Handle(openapi.Operation{Method: "GET", Path: "/test/slow", ID: "slow"}, func(w http.ResponseWriter, r *http.Request) error {
-		close(started)
-		time.Sleep(700 * time.Millisecond)
-		w.Write([]byte(`{"done":true}`))
-		return nil
-	})
 	sigCtx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	ln := srv.Relisten(t)
+	started := make(chan struct{})
+	srv.App.Router().Handle(openapi.Operation{Method: "GET", Path: "/test/slow", ID: "slow"}, func(w http.ResponseWriter, r *http.Request) error {
+		close(started)
+		// Answer only once shutdown is under way (the signal came and the listener refuses
+		// connections), so the request is surely in flight while the server drains.
+		<-sigCtx.Done()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second)
+			if err != nil {
+				break
+			}
+			c.Close() // a connection that never sends a request would hold shutdown up
+			if time.Now().After(deadline) {
+				w.Write([]byte(`{"done":false,"error":"still accepting connections 10 s after SIGTERM"}`))
+				return nil
+			}
+		}
+		w.Write([]byte(`{"done":true}`))
+		return nil
+	})
 	served := make(chan error, 1)
 	go func() { served <- srv.App.Serve(sigCtx, ln) }()
 

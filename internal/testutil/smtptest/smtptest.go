@@ -5,6 +5,7 @@ package smtptest
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -117,37 +118,72 @@ func (s *Server) Messages() []Message {
 	return append([]Message(nil), s.msgs...)
 }
 
-// WaitFor waits until a message to the address matching subject (substring) arrives.
-func (s *Server) WaitFor(t testing.TB, to, subject string) Message {
+// WaitTimeout bounds every wait; a wait that needs longer fails the test.
+const WaitTimeout = 15 * time.Second
+
+// Wait blocks until ok holds for the messages received so far, checking again on every
+// arrival (no polling), and returns those messages. The test fails, naming what, when it
+// still does not hold after WaitTimeout. ok runs with the server locked and must not keep
+// the slice.
+func (s *Server) Wait(t testing.TB, what string, ok func(msgs []Message) bool) []Message {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	timer := time.AfterFunc(15*time.Second, func() { s.mu.Lock(); s.cond.Broadcast(); s.mu.Unlock() })
+	deadline := time.Now().Add(WaitTimeout)
+	timer := time.AfterFunc(WaitTimeout, func() { s.mu.Lock(); s.cond.Broadcast(); s.mu.Unlock() })
 	defer timer.Stop()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for {
-		for i := len(s.msgs) - 1; i >= 0; i-- {
-			m := s.msgs[i]
-			if strings.EqualFold(strings.Join(m.To, ","), to) && strings.Contains(m.Subject, subject) {
-				return m
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no email to %s about %q within 15s; got %d messages", to, subject, len(s.msgs))
+	for !ok(s.msgs) {
+		if !time.Now().Before(deadline) {
+			t.Fatalf("no %s within %s; got %d messages", what, WaitTimeout, len(s.msgs))
 		}
 		s.cond.Wait()
 	}
+	return append([]Message(nil), s.msgs...)
+}
+
+// WaitFor waits until a message to the address matching subject (substring) arrives and
+// returns the latest such message.
+func (s *Server) WaitFor(t testing.TB, to, subject string) Message {
+	t.Helper()
+	msgs := s.Wait(t, fmt.Sprintf("email to %s about %q", to, subject), func(msgs []Message) bool {
+		return len(matching(msgs, to, subject)) > 0
+	})
+	found := matching(msgs, to, subject)
+	return found[len(found)-1]
+}
+
+// WaitNth waits for the n-th message (1-based, in order of arrival) to the address whose
+// subject contains subject, and returns it.
+func (s *Server) WaitNth(t testing.TB, to, subject string, n int) Message {
+	t.Helper()
+	msgs := s.Wait(t, fmt.Sprintf("email #%d to %s about %q", n, to, subject), func(msgs []Message) bool {
+		return len(matching(msgs, to, subject)) >= n
+	})
+	return matching(msgs, to, subject)[n-1]
+}
+
+// Matching returns the messages received so far to the address (any case) whose subject
+// contains subject ("" for any), in order of arrival.
+func (s *Server) Matching(to, subject string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return matching(s.msgs, to, subject)
 }
 
 // Count returns how many messages went to an address.
-func (s *Server) Count(to string) int {
-	n := 0
-	for _, m := range s.Messages() {
-		if strings.EqualFold(strings.Join(m.To, ","), to) {
-			n++
+func (s *Server) Count(to string) int { return len(s.Matching(to, "")) }
+
+// IsTo reports whether the message went to exactly this address (in any case).
+func (m Message) IsTo(addr string) bool { return strings.EqualFold(strings.Join(m.To, ","), addr) }
+
+func matching(msgs []Message, to, subject string) []Message {
+	var out []Message
+	for _, m := range msgs {
+		if m.IsTo(to) && strings.Contains(m.Subject, subject) {
+			out = append(out, m)
 		}
 	}
-	return n
+	return out
 }
 
 type backend struct{ s *Server }
