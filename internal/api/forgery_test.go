@@ -15,14 +15,16 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
 
+	"github.com/gatehouse-id/gatehouse/internal/testutil/testserver"
 	"github.com/gatehouse-id/gatehouse/internal/token"
 )
 
 // Every forged or out-of-bounds access token is refused on /v1 (SECURITY.md "Forged tokens
 // refused everywhere"), on both databases.
 func TestForgedAccessTokensRefused(t *testing.T) {
+	// RS256, the default: the attacker's key below is of the same kind as the real one.
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
-		e := newEnv(t, db(t))
+		e := newEnv(t, db(t), testserver.With("GATEHOUSE_SIGNING_ALG", "RS256"))
 		_, userID, tok := e.newUser(t, "forger")
 		e.c.Do(t, "GET", "/v1/me", nil, tok.Access).Expect(t, 200)
 

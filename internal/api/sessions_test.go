@@ -204,9 +204,10 @@ func TestSessionsListAndRevoke(t *testing.T) {
 	})
 }
 
+// With the default signing algorithm, RS256.
 func TestAccessTokensVerifyAgainstPublishedJWKS(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) string) {
-		e := newEnv(t, db(t))
+		e := newEnv(t, db(t), testserver.With("GATEHOUSE_SIGNING_ALG", "RS256"))
 		_, id, tok := e.newUser(t, "jwks")
 		r := e.c.Do(t, "GET", "/.well-known/jwks.json", nil, "").Expect(t, 200)
 		var set jose.JSONWebKeySet

@@ -70,7 +70,8 @@ func (c *Clock) Advance(d time.Duration) {
 }
 
 // Start serves a new Gatehouse on 127.0.0.1 with its own database at dbURL. Password
-// hashing uses small argon2 parameters so tests run fast; one test covers the defaults.
+// hashing uses small argon2 parameters and signing keys are ES256, so tests run fast;
+// tests of the defaults ask for them (With).
 func Start(t testing.TB, dbURL string, opts ...Option) *Server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -85,6 +86,9 @@ func Start(t testing.TB, dbURL string, opts ...Option) *Server {
 		"GATEHOUSE_HTTP_ADDR":         ln.Addr().String(),
 		"GATEHOUSE_ARGON2_MEMORY_KIB": "64",
 		"GATEHOUSE_ARGON2_ITERATIONS": "1",
+		// ES256 keys are made in microseconds; the default RS256 costs two 2048-bit RSA
+		// keys per server (about 0.1 s, several under -race). Tests of RS256 ask for it.
+		"GATEHOUSE_SIGNING_ALG": "ES256",
 		"GATEHOUSE_SHUTDOWN_TIMEOUT":  "5s",
 		"GATEHOUSE_LOG_LEVEL":         "debug",
 	}
