@@ -88,9 +88,9 @@ func Start(t testing.TB, dbURL string, opts ...Option) *Server {
 		"GATEHOUSE_ARGON2_ITERATIONS": "1",
 		// ES256 keys are made in microseconds; the default RS256 costs two 2048-bit RSA
 		// keys per server (about 0.1 s, several under -race). Tests of RS256 ask for it.
-		"GATEHOUSE_SIGNING_ALG": "ES256",
-		"GATEHOUSE_SHUTDOWN_TIMEOUT":  "5s",
-		"GATEHOUSE_LOG_LEVEL":         "debug",
+		"GATEHOUSE_SIGNING_ALG":      "ES256",
+		"GATEHOUSE_SHUTDOWN_TIMEOUT": "5s",
+		"GATEHOUSE_LOG_LEVEL":        "debug",
 	}
 	st := &setup{env: env}
 	for _, o := range opts {
