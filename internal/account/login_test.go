@@ -386,3 +386,15 @@ func TestCheckPasswordIsThrottledWithLogins(t *testing.T) {
 		t.Fatalf("audit = %v, want %d %s", got, perAccount, audit.UserReauthFailed)
 	}
 }
+
+// A storage failure is not an answer about the account: it is an error that names the
+// operation, so that the 500 it becomes is traceable in the log.
+func TestStorageFailureNamesTheOperation(t *testing.T) {
+	r := newRig(t, cheap)
+	r.withPassword(t, "ada@example.com")
+	r.db.Close()
+	_, err := r.login(t, "ada@example.com", goodPass, "192.0.2.1")
+	if err == nil || errors.Is(err, account.ErrInvalidCredentials) || !strings.HasPrefix(err.Error(), "account: login: ") {
+		t.Fatalf("Login on a closed database = %v, want an error naming account: login", err)
+	}
+}
