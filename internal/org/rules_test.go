@@ -139,3 +139,41 @@ func TestGrantsCannotExceedTheGranter(t *testing.T) {
 		t.Fatalf("an admin inviting an admin: %v", err)
 	}
 }
+
+// A non-member learns nothing; a member acts only with the permission; a custom role
+// holds nothing its creator lacks.
+func TestPermissionsAndCustomRolesStayWithinTheCaller(t *testing.T) {
+	r := newOrgRig(t)
+	owner, admin, member, stranger := r.user(t), r.user(t), r.user(t), r.user(t)
+	orgID := r.org(t, owner)
+	r.join(t, orgID, admin, org.RoleAdmin)
+	r.join(t, orgID, member, org.RoleMember)
+	if _, err := r.svc.Get(t.Context(), org.Caller{UserID: stranger}, orgID); !errors.Is(err, org.ErrNotFound) {
+		t.Fatalf("a non-member = %v, want ErrNotFound", err)
+	}
+	if _, err := r.svc.SetRoles(t.Context(), org.Caller{UserID: owner}, orgID, stranger, []string{org.RoleMember}); !errors.Is(err, org.ErrNotFound) {
+		t.Fatalf("giving roles to a non-member = %v, want ErrNotFound", err)
+	}
+	if err := r.svc.Remove(t.Context(), org.Caller{UserID: owner}, orgID, stranger); !errors.Is(err, org.ErrNotFound) {
+		t.Fatalf("removing a non-member = %v, want ErrNotFound", err)
+	}
+	if _, err := r.svc.PutRole(t.Context(), org.Caller{UserID: member}, orgID, "auditor", []string{org.PermAuditRead}); !errors.Is(err, org.ErrForbidden) {
+		t.Fatalf("a member without roles:manage defining a role = %v, want ErrForbidden", err)
+	}
+	if _, err := r.svc.PutRole(t.Context(), org.Caller{UserID: admin}, orgID, "deleter", []string{org.PermOrgDelete}); !errors.Is(err, org.ErrForbidden) {
+		t.Fatalf("an admin defining a role with org:delete = %v, want ErrForbidden", err)
+	}
+	if _, err := r.svc.PutRole(t.Context(), org.Caller{UserID: admin}, orgID, "auditor", []string{org.PermAuditRead}); err != nil {
+		t.Fatalf("an admin defining a role within their own permissions: %v", err)
+	}
+	name := "Renamed"
+	if _, err := r.svc.Update(t.Context(), org.Caller{UserID: member}, orgID, &name, nil); !errors.Is(err, org.ErrForbidden) {
+		t.Fatalf("a member without org:update renaming the organization = %v, want ErrForbidden", err)
+	}
+	if _, err := r.svc.Invite(t.Context(), org.Caller{UserID: member}, orgID, "new@example.com", []string{org.RoleMember}); !errors.Is(err, org.ErrForbidden) {
+		t.Fatalf("a member without members:invite inviting = %v, want ErrForbidden", err)
+	}
+	if _, err := r.svc.SetRoles(t.Context(), org.Caller{UserID: member}, orgID, member, []string{org.RoleAdmin}); !errors.Is(err, org.ErrForbidden) {
+		t.Fatalf("a member promoting themselves = %v, want ErrForbidden", err)
+	}
+}
