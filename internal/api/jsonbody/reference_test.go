@@ -3,6 +3,7 @@ package jsonbody
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 
 	"github.com/gatehouse-id/gatehouse/internal/problem"
@@ -50,14 +51,14 @@ func referenceWalk(dec *json.Decoder, t reflect.Type, path string) *problem.Prob
 			key, _ := kt.(string)
 			name := path + key
 			if seen[key] {
-				return problem.BadRequest("Field " + `"` + name + `"` + " is given more than once.")
+				return problem.BadRequest(fmt.Sprintf("Field %q is given more than once.", name))
 			}
 			seen[key] = true
 			next := elem
 			if fields != nil {
 				ft, ok := fields[key]
 				if !ok {
-					return problem.BadRequest("Unknown field " + `"` + name + `".`)
+					return problem.BadRequest(fmt.Sprintf("Unknown field %q.", name))
 				}
 				next = ft
 			}
