@@ -82,6 +82,8 @@ type Service struct {
 // reads and touches sessions, and runs its own transactions (refresh, revocation).
 type Store interface {
 	store.Sessions
+	store.BrowserSessions
+	RefreshTokenByHash(ctx context.Context, hash string) (*store.RefreshToken, error)
 	store.Transactor
 }
 
@@ -158,9 +160,25 @@ func (s *Service) sign(t *Tokens, sub token.Subject) error {
 // qualifies); the roles and permissions of the current one are read afresh, and without
 // orgID a session whose user left its organization continues unscoped.
 func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tokens, error) {
+	out, sub, _, err := s.exchange(ctx, refreshToken, orgID, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.sign(out, sub); err != nil {
+		return nil, fmt.Errorf("session: refresh: %w", err)
+	}
+	return out, nil
+}
+
+// exchange rotates a refresh token of an API session (clientID empty) or of the client's
+// OAuth grant, with Refresh's reuse rules, and returns the new refresh token, what the
+// access token will say and the session. A token of another kind of session or of
+// another client is ErrInvalidToken and changes nothing.
+func (s *Service) exchange(ctx context.Context, refreshToken, orgID, clientID string) (*Tokens, token.Subject, *store.Session, error) {
 	hash := token.Hash(refreshToken)
 	var out *Tokens
 	var sub token.Subject
+	var live *store.Session
 	var reused string      // the session revoked for reuse
 	var ended string       // the session found past its organization's lifetime
 	var replayedEnded bool // a used token of a session that had already ended
@@ -175,6 +193,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tok
 		sess, err := q.SessionByID(ctx, rt.SessionID)
 		if err != nil {
 			return err
+		}
+		if !refreshable(sess, clientID) {
+			return ErrInvalidToken
 		}
 		now := s.Now()
 		if rt.UsedAt == nil {
@@ -200,6 +221,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tok
 				sess.LastSeenAt = now
 				// Signing waits for the commit: the write transaction stays short.
 				out, sub, err = s.rotate(ctx, q, sess, sc)
+				live = sess
 				return err
 			}
 			if !errors.Is(err, store.ErrConflict) {
@@ -227,30 +249,36 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, orgID string) (*Tok
 	switch {
 	case err == nil && replayedEnded:
 		s.refreshes.WithLabelValues("reused").Inc()
-		return nil, ErrInvalidToken
+		return nil, token.Subject{}, nil, ErrInvalidToken
 	case err == nil && ended != "":
 		s.Forget(ended)
 		s.refreshes.WithLabelValues("invalid").Inc()
-		return nil, ErrInvalidToken
+		return nil, token.Subject{}, nil, ErrInvalidToken
 	case err == nil && reused != "":
 		s.Forget(reused)
 		s.refreshes.WithLabelValues("reused").Inc()
-		return nil, ErrReused
+		return nil, token.Subject{}, nil, ErrReused
 	case errors.Is(err, ErrInvalidToken):
 		s.refreshes.WithLabelValues("invalid").Inc()
-		return nil, err
+		return nil, token.Subject{}, nil, err
 	case IsRefusal(err):
 		s.refreshes.WithLabelValues("forbidden").Inc()
-		return nil, err
+		return nil, token.Subject{}, nil, err
 	case err != nil:
 		s.refreshes.WithLabelValues("error").Inc()
-		return nil, fmt.Errorf("session: refresh: %w", err)
-	}
-	if err := s.sign(out, sub); err != nil {
-		return nil, fmt.Errorf("session: refresh: %w", err)
+		return nil, token.Subject{}, nil, fmt.Errorf("session: refresh: %w", err)
 	}
 	s.refreshes.WithLabelValues("succeeded").Inc()
-	return out, nil
+	return out, sub, live, nil
+}
+
+// refreshable: API sessions refresh at /v1/auth/token/refresh, a grant only at the
+// token endpoint of its own client; browser sessions never do.
+func refreshable(sess *store.Session, clientID string) bool {
+	if clientID == "" {
+		return sess.Kind == "" || sess.Kind == store.SessionAPI
+	}
+	return sess.Kind == store.SessionGrant && sess.ClientID == clientID
 }
 
 // auditEndedReplay records, through q, a used refresh token presented again after its

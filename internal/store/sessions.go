@@ -18,6 +18,14 @@ type Session struct {
 	ExpiresAt    time.Time // absolute end
 	RevokedAt    *time.Time
 	RevokeReason string
+	// Kind is SessionAPI (the default when empty), SessionBrowser or SessionGrant.
+	Kind string
+	// For a grant: the client, its granted scopes, and the browser session it came from.
+	ClientID string
+	Scopes   []string
+	ParentID string
+	// AuthTime is when the user last proved who they are (a grant inherits its parent's).
+	AuthTime time.Time
 }
 
 // Live reports whether the session may still be used at now, given the idle limit.
@@ -29,7 +37,8 @@ func (s *Session) Live(now time.Time, idle time.Duration) bool {
 type Sessions interface {
 	CreateSession(ctx context.Context, s *Session) error
 	SessionByID(ctx context.Context, id string) (*Session, error)
-	// ListSessions returns the user's unrevoked, unexpired sessions, newest first.
+	// ListSessions returns the user's unrevoked, unexpired API and browser sessions
+	// (not OAuth grants), newest first.
 	ListSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
 	// SetSessionOrg scopes a session to an organization ("" for none) with a new end.
 	SetSessionOrg(ctx context.Context, id, orgID string, expiresAt time.Time) error

@@ -30,6 +30,10 @@ type Queries interface {
 	Orgs
 	MFA
 	Purge
+	Clients
+	AuthRequests
+	Consents
+	BrowserSessions
 }
 
 // Transactor runs transactions.

@@ -3,29 +3,48 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-const sessionColumns = `id, user_id, org_id, amr, ip, user_agent, created_at, last_seen_at, expires_at, revoked_at, revoke_reason`
+const sessionColumns = `id, user_id, org_id, amr, ip, user_agent, created_at, last_seen_at, expires_at, revoked_at, revoke_reason,
+	kind, client_id, scopes, parent_id, auth_time`
 
 func scanSession(row interface{ Scan(...any) error }) (*store.Session, error) {
 	var s store.Session
-	var amr string
+	var amr, scopes string
+	var authTime *time.Time
 	err := row.Scan(&s.ID, &s.UserID, &s.OrgID, &amr, &s.IP, &s.UserAgent, timeDest{&s.CreatedAt},
-		timeDest{&s.LastSeenAt}, timeDest{&s.ExpiresAt}, nullTimeDest{&s.RevokedAt}, &s.RevokeReason)
+		timeDest{&s.LastSeenAt}, timeDest{&s.ExpiresAt}, nullTimeDest{&s.RevokedAt}, &s.RevokeReason,
+		&s.Kind, &s.ClientID, &scopes, &s.ParentID, nullTimeDest{&authTime})
 	if err != nil {
 		return nil, one(err)
 	}
 	s.AMR = splitList(amr)
+	s.Scopes = strings.Fields(scopes)
+	s.AuthTime = s.CreatedAt
+	if authTime != nil {
+		s.AuthTime = *authTime
+	}
 	return &s, nil
 }
 
 func (q queries) CreateSession(ctx context.Context, s *store.Session) error {
-	_, err := q.w.ExecContext(ctx, `INSERT INTO sessions (id, user_id, org_id, amr, ip, user_agent, created_at, last_seen_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		s.ID, s.UserID, s.OrgID, listValue(s.AMR), s.IP, s.UserAgent, ts(s.CreatedAt), ts(s.LastSeenAt), ts(s.ExpiresAt))
+	kind := s.Kind
+	if kind == "" {
+		kind = store.SessionAPI
+	}
+	var authTime *time.Time
+	if !s.AuthTime.IsZero() {
+		authTime = &s.AuthTime
+	}
+	_, err := q.w.ExecContext(ctx, `INSERT INTO sessions (id, user_id, org_id, amr, ip, user_agent, created_at, last_seen_at, expires_at,
+		kind, client_id, scopes, parent_id, auth_time)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		s.ID, s.UserID, s.OrgID, listValue(s.AMR), s.IP, s.UserAgent, ts(s.CreatedAt), ts(s.LastSeenAt), ts(s.ExpiresAt),
+		kind, s.ClientID, strings.Join(s.Scopes, " "), s.ParentID, tsp(authTime))
 	if err != nil {
 		return fmt.Errorf("sqlstore: create session: %w", mapErr(err))
 	}
@@ -38,7 +57,7 @@ func (q queries) SessionByID(ctx context.Context, id string) (*store.Session, er
 
 func (q queries) ListSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error) {
 	rows, err := q.r.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
-		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id DESC`, userID, ts(now))
+		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND kind <> 'oauth' ORDER BY created_at DESC, id DESC`, userID, ts(now))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: list sessions: %w", err)
 	}
