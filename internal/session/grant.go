@@ -155,3 +155,30 @@ func (s *Service) Grants(ctx context.Context, userID string) ([]store.Session, e
 	}
 	return slices.DeleteFunc(all, func(g store.Session) bool { return !g.Live(s.Now(), s.IdleTTL) }), nil
 }
+
+// EndBrowser signs a browser session out: the session and the grants started from it
+// end, apart from offline ones (offline_access outlives the sign-in, as it is meant to).
+func (s *Service) EndBrowser(ctx context.Context, sess *store.Session, reason string) error {
+	var ids []string
+	err := s.Store.InTx(ctx, func(q store.Queries) error {
+		now := s.Now()
+		err := q.RevokeSession(ctx, sess.ID, reason, now)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // already over
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.Audit.Record(ctx, q, audit.Event{Action: audit.UserLogout, ActorID: sess.UserID, TargetType: "session",
+			TargetID: sess.ID, Time: now, Details: map[string]any{"reason": reason}}); err != nil {
+			return err
+		}
+		ids, err = s.RevokeGrants(ctx, q, sess.UserID, store.GrantFilter{UserID: sess.UserID, ParentID: sess.ID, KeepOffline: true}, reason)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("session: end browser session: %w", err)
+	}
+	s.Forget(append(ids, sess.ID)...)
+	return nil
+}
