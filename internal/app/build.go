@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/api"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/janitor"
+	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/org"
@@ -22,6 +23,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/token"
+	"github.com/gatehouse-id/gatehouse/internal/web"
 )
 
 // build creates the services and mounts their routes.
@@ -123,6 +125,8 @@ func (a *App) build(ctx context.Context) error {
 	factors.Budget = accounts
 	factors.UserChanged = accounts.ForgetUser
 	auth := &api.Authenticator{Access: access, Sessions: sessions}
+	svc := &services{box: box, audit: auditLog, keys: km, hasher: hasher, composer: composer, outbox: sender, access: access,
+		sessions: sessions, limiter: limiter, accounts: accounts, orgs: orgs, mfa: factors, auth: auth}
 
 	(&api.System{Database: a.db, Gatherer: a.registry}).Mount(a.router)
 	api.MountJWKS(a.router, km)
@@ -130,5 +134,30 @@ func (a *App) build(ctx context.Context) error {
 	(&api.Me{Accounts: accounts, Sessions: sessions, Audit: a.db, Auth: auth}).Mount(a.router)
 	(&api.Orgs{Orgs: orgs, Auth: auth}).Mount(a.router)
 	(&api.SecondFactors{MFA: factors, Accounts: accounts, Auth: auth}).Mount(a.router)
-	return nil
+	if err := a.mountAdmin(ctx, svc); err != nil {
+		return err
+	}
+	if err := a.mountOIDC(ctx, svc); err != nil {
+		return err
+	}
+	return a.mountWeb(ctx, svc)
+}
+
+// services are the built domain services, handed to the parts mounted after the API.
+type services struct {
+	box      *secretbox.Box
+	audit    *audit.Log
+	keys     *keys.Manager
+	hasher   *password.Hasher
+	composer *notify.Composer
+	outbox   *notify.Sender
+	access   *token.Access
+	sessions *session.Service
+	limiter  ratelimit.Limiter
+	accounts *account.Service
+	orgs     *org.Service
+	mfa      *mfa.Service
+	auth     *api.Authenticator
+	// provider is the OpenID provider, set by mountOIDC for the hosted pages.
+	provider web.Provider
 }
