@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/oidc"
 	"github.com/gatehouse-id/gatehouse/internal/org"
 	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/ratelimit"
@@ -134,10 +135,10 @@ func (a *App) build(ctx context.Context) error {
 	(&api.Me{Accounts: accounts, Sessions: sessions, Audit: a.db, Auth: auth}).Mount(a.router)
 	(&api.Orgs{Orgs: orgs, Auth: auth}).Mount(a.router)
 	(&api.SecondFactors{MFA: factors, Accounts: accounts, Auth: auth}).Mount(a.router)
-	if err := a.mountAdmin(ctx, svc); err != nil {
+	if err := a.mountOIDC(ctx, svc); err != nil {
 		return err
 	}
-	if err := a.mountOIDC(ctx, svc); err != nil {
+	if err := a.mountAdmin(ctx, svc); err != nil {
 		return err
 	}
 	return a.mountWeb(ctx, svc)
@@ -158,6 +159,8 @@ type services struct {
 	orgs     *org.Service
 	mfa      *mfa.Service
 	auth     *api.Authenticator
-	// provider is the OpenID provider, set by mountOIDC for the hosted pages.
+	// provider is the OpenID provider, set by mountOIDC for the hosted pages; oidc is
+	// the same, for the parts that change clients (they tell it to forget one).
 	provider web.Provider
+	oidc     *oidc.Provider
 }

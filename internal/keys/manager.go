@@ -46,6 +46,7 @@ type Store interface {
 
 type keyState struct {
 	active   *store.SigningKey
+	private  any // the active key's private key
 	signer   jose.Signer
 	public   map[string]jose.JSONWebKey // every published key by kid
 	jwksJSON []byte
@@ -142,7 +143,7 @@ func (m *Manager) Reload(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("keys: signer for %s: %w", k.KID, err)
 			}
-			st.active, st.signer = k, signer
+			st.active, st.signer, st.private = k, signer, priv
 		}
 	}
 	if st.active == nil {
@@ -162,6 +163,25 @@ func (m *Manager) Signer() jose.Signer {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return m.state.signer
+}
+
+// Active returns the active key's id, algorithm and private key, for signers that are
+// not access tokens (the OpenID provider's ID tokens and client tokens).
+func (m *Manager) Active() (kid, alg string, private any) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.state.active.KID, m.state.active.Alg, m.state.private
+}
+
+// Published returns every published public key (active, next, unexpired retired).
+func (m *Manager) Published() []jose.JSONWebKey {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]jose.JSONWebKey, 0, len(m.state.public))
+	for _, k := range m.state.public {
+		out = append(out, k)
+	}
+	return out
 }
 
 // PublicKey returns a published key by kid.

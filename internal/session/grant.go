@@ -103,6 +103,10 @@ func (s *Service) RefreshGrant(ctx context.Context, refreshToken, clientID strin
 	return sess, out.RefreshToken, nil
 }
 
+// AnyClient asks GrantByRefreshToken for a grant of whichever client (the caller checks
+// the client afterwards).
+const AnyClient = "*"
+
 // GrantByRefreshToken returns the live grant an unused refresh token of clientID belongs
 // to, without using it; ErrInvalidToken otherwise. A used one is reported as ErrReused
 // without revoking anything: RefreshGrant decides that.
@@ -118,7 +122,7 @@ func (s *Service) GrantByRefreshToken(ctx context.Context, refreshToken, clientI
 	if err != nil {
 		return nil, fmt.Errorf("session: grant by refresh token: %w", err)
 	}
-	if clientID == "" || !refreshable(sess, clientID) {
+	if clientID == "" || sess.Kind != store.SessionGrant || (clientID != AnyClient && sess.ClientID != clientID) {
 		return nil, ErrInvalidToken
 	}
 	if rt.UsedAt != nil {
