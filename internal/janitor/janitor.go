@@ -1,6 +1,7 @@
 // Package janitor removes rows that outlived their use: expired WebAuthn ceremonies, MFA
-// challenges and codes, one-time tokens, and sessions ended long ago. Without it, every
-// unauthenticated ceremony or challenge would leave a row behind for ever.
+// challenges and codes, one-time tokens, OAuth authorization requests, and sessions ended
+// long ago. Without it, every unauthenticated ceremony, challenge or authorization request
+// would leave a row behind for ever.
 package janitor
 
 import (

@@ -84,3 +84,39 @@ func TestSweepRemovesOnlyWhatOutlivedItsUse(t *testing.T) {
 		t.Fatalf("a second sweep = %v, %v; want nothing left", again, err)
 	}
 }
+
+// Expired OAuth authorization requests go in bounded batches; one still in its flow stays.
+func TestSweepRemovesExpiredAuthorizationRequests(t *testing.T) {
+	db := openDB(t)
+	ctx := t.Context()
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	c := &store.Client{ID: uuid.Must(uuid.NewV7()).String(), Name: "app", AuthMethod: "none", CreatedAt: now, UpdatedAt: now}
+	if err := db.CreateClient(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	const expired = 5
+	var live string
+	for i := range expired + 1 {
+		exp := now.Add(-time.Second)
+		if i == expired {
+			exp = now.Add(10 * time.Minute)
+		}
+		r := &store.AuthRequest{ID: uuid.Must(uuid.NewV7()).String(), ClientID: c.ID, RedirectURI: "https://app.example.com/cb",
+			CreatedAt: exp.Add(-30 * time.Minute), ExpiresAt: exp}
+		if err := db.CreateAuthRequest(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		live = r.ID
+	}
+	j := janitor.New(&janitor.Janitor{Store: db, Now: func() time.Time { return now }, Batch: 2}, nil)
+	got, err := j.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[store.ExpiredAuthRequests] != expired {
+		t.Fatalf("Sweep removed %v, want %d authorization requests (in batches of 2)", got, expired)
+	}
+	if _, err := db.AuthRequestByID(ctx, live); err != nil {
+		t.Fatalf("the request still in its flow: %v", err)
+	}
+}

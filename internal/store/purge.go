@@ -15,10 +15,11 @@ const (
 	ExpiredCodes         Expired = "mfa_codes"           // email and SMS codes past their expiry
 	ExpiredOneTimeTokens Expired = "one_time_tokens"     // verification and reset tokens past their expiry
 	EndedSessions        Expired = "sessions"            // sessions revoked or expired before the cutoff (with their refresh tokens)
+	ExpiredAuthRequests  Expired = "oauth_auth_requests" // OAuth authorization requests past their expiry
 )
 
 // AllExpired lists every kind, in the order the janitor removes them.
-var AllExpired = []Expired{ExpiredCeremonies, ExpiredChallenges, ExpiredCodes, ExpiredOneTimeTokens, EndedSessions}
+var AllExpired = []Expired{ExpiredCeremonies, ExpiredChallenges, ExpiredCodes, ExpiredOneTimeTokens, EndedSessions, ExpiredAuthRequests}
 
 // Purge removes rows that outlived their use.
 type Purge interface {

@@ -30,6 +30,12 @@ type Users interface {
 	SetEmailVerified(ctx context.Context, id string, now time.Time) error
 	SetLastLogin(ctx context.Context, id string, now time.Time) error
 	SetUserDisabled(ctx context.Context, id string, disabled bool, now time.Time) error
+	// CountAdmins returns how many enabled accounts are instance administrators.
+	CountAdmins(ctx context.Context) (int, error)
+	// SetUserAdmin grants (or withdraws) administration with a conditional write: only a
+	// user whose flag differs changes, so of two concurrent callers one wins and the
+	// other gets ErrConflict. ErrNotFound when the user is unknown.
+	SetUserAdmin(ctx context.Context, id string, admin bool, now time.Time) error
 }
 
 // Credentials stores a user's password hash (PHC string).

@@ -17,6 +17,7 @@ var purgeQueries = map[store.Expired]string{
 	store.ExpiredOneTimeTokens: `DELETE FROM one_time_tokens WHERE hash IN (SELECT hash FROM one_time_tokens WHERE expires_at < $1 LIMIT $2)`,
 	store.EndedSessions: `DELETE FROM sessions WHERE id IN (SELECT id FROM sessions
 		WHERE (revoked_at IS NOT NULL AND revoked_at < $1) OR expires_at < $1 LIMIT $2)`,
+	store.ExpiredAuthRequests: `DELETE FROM oauth_auth_requests WHERE id IN (SELECT id FROM oauth_auth_requests WHERE expires_at < $1 LIMIT $2)`,
 }
 
 func (q queries) PurgeExpired(ctx context.Context, kind store.Expired, cutoff time.Time, limit int) (int, error) {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -53,6 +54,27 @@ func (q queries) SetLastLogin(ctx context.Context, id string, now time.Time) err
 
 func (q queries) SetUserDisabled(ctx context.Context, id string, disabled bool, now time.Time) error {
 	return affected(q.w.ExecContext(ctx, `UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3`, disabled, ts(now), id))
+}
+
+func (q queries) CountAdmins(ctx context.Context) (int, error) {
+	var n int
+	if err := q.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE is_admin AND NOT disabled`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlstore: count admins: %w", err)
+	}
+	return n, nil
+}
+
+func (q queries) SetUserAdmin(ctx context.Context, id string, admin bool, now time.Time) error {
+	err := affected(q.w.ExecContext(ctx, `UPDATE users SET is_admin = $1, updated_at = $2 WHERE id = $3 AND is_admin <> $1`,
+		admin, ts(now), id))
+	if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	// Nothing changed: the user is unknown, or already has the flag.
+	if _, err := q.UserByID(ctx, id); err != nil {
+		return err
+	}
+	return store.ErrConflict
 }
 
 func (q queries) SetPasswordHash(ctx context.Context, userID, hash string, now time.Time) error {

@@ -22,6 +22,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"Users", testUsers},
 		{"Passwords", testPasswords},
+		{"Admins", testAdmins},
 		{"Sessions", testSessions},
 		{"RefreshTokenRace", testRefreshTokenRace},
 		{"OneTimeTokens", testOneTimeTokens},
@@ -36,6 +37,13 @@ func Run(t *testing.T, open Opener) {
 		{"Orgs", testOrgs},
 		{"MFA", testMFA},
 		{"ChallengeAttemptsConcurrent", testChallengeAttemptsConcurrent},
+		{"Clients", testClients},
+		{"AuthRequests", testAuthRequests},
+		{"AuthCodeRace", testAuthCodeRace},
+		{"Consents", testConsents},
+		{"BrowserSessions", testBrowserSessions},
+		{"RevokeGrants", testRevokeGrants},
+		{"PurgeAuthRequests", testPurgeAuthRequests},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"errors"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -68,5 +70,73 @@ func testPasswords(t *testing.T, s store.Store) {
 		if err != nil || got != h {
 			t.Fatalf("PasswordHash = %q, %v; want %q", got, err, h)
 		}
+	}
+}
+
+// Administrators are counted while enabled; granting the flag is a conditional write, so
+// of two replicas promoting one account one wins and the other is told.
+func testAdmins(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if n, err := s.CountAdmins(ctx); err != nil || n != 0 {
+		t.Fatalf("CountAdmins on an empty store = %d, %v", n, err)
+	}
+	a := newUser(t, s, "a@example.com")
+	b := newUser(t, s, "b@example.com")
+	if err := s.SetUserAdmin(ctx, a.ID, true, base.Add(time.Minute)); err != nil {
+		t.Fatalf("SetUserAdmin: %v", err)
+	}
+	if err := s.SetUserAdmin(ctx, a.ID, true, base.Add(2*time.Minute)); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("SetUserAdmin on an administrator = %v, want ErrConflict", err)
+	}
+	if err := s.SetUserAdmin(ctx, "no-such-id", true, base); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("SetUserAdmin(unknown) = %v, want ErrNotFound", err)
+	}
+	got, err := s.UserByID(ctx, a.ID)
+	if err != nil || !got.Admin || !got.UpdatedAt.Equal(base.Add(time.Minute)) {
+		t.Fatalf("after promotion user = %+v, %v", got, err)
+	}
+	if got, _ := s.UserByID(ctx, b.ID); got.Admin {
+		t.Fatal("another user was promoted")
+	}
+	if err := s.CreateUser(ctx, &store.User{ID: newID(), Email: "c@example.com", Admin: true, CreatedAt: base, UpdatedAt: base}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.CountAdmins(ctx); err != nil || n != 2 {
+		t.Fatalf("CountAdmins = %d, %v; want 2", n, err)
+	}
+	if err := s.SetUserDisabled(ctx, a.ID, true, base); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.CountAdmins(ctx); n != 1 {
+		t.Fatalf("CountAdmins with one administrator disabled = %d, want 1", n)
+	}
+	if err := s.SetUserAdmin(ctx, a.ID, false, base); err != nil {
+		t.Fatalf("SetUserAdmin(false): %v", err)
+	}
+	if got, _ := s.UserByID(ctx, a.ID); got.Admin {
+		t.Fatal("the administrator was not demoted")
+	}
+	// Concurrent promotions of one account: exactly one changes it.
+	const n = 6
+	results := make(chan error, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			results <- s.InTx(ctx, func(q store.Queries) error { return q.SetUserAdmin(ctx, b.ID, true, base) })
+		})
+	}
+	wg.Wait()
+	close(results)
+	wins := 0
+	for err := range results {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, store.ErrConflict):
+			t.Fatalf("concurrent SetUserAdmin: %v", err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d concurrent promotions succeeded, want exactly 1", wins)
 	}
 }
