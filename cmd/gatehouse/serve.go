@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -29,6 +30,8 @@ first. SIGTERM or SIGINT stops accepting connections, lets in-flight requests fi
 				return err
 			}
 			log := logging.New(cmd.ErrOrStderr(), cfg.LogLevel)
+			// Libraries that log to the default logger (the OpenID provider's) log as JSON too.
+			slog.SetDefault(log)
 			tuneGC()
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()

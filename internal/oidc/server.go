@@ -31,6 +31,18 @@ func (s *server) VerifyAuthRequest(ctx context.Context, r *op.Request[oidc.AuthR
 	if r.Data.RequestParam != "" {
 		return nil, oidc.ErrRequestNotSupported()
 	}
+	if r.Form.Get("request_uri") != "" {
+		return nil, &oidc.Error{ErrorType: "request_uri_not_supported", Description: "request_uri is not supported"}
+	}
+	// The response type comes first: with anything but code the library would refuse a
+	// loopback redirect_uri with a message about http, which would mislead.
+	switch r.Data.ResponseType {
+	case oidc.ResponseTypeCode:
+	case "":
+		return nil, oidc.ErrInvalidRequest().WithDescription("response_type is missing; this provider supports response_type=code")
+	default:
+		return nil, &oidc.Error{ErrorType: "unsupported_response_type", Description: "only response_type=code is supported"}
+	}
 	if r.Data.ClientID == "" {
 		return nil, oidc.ErrInvalidRequest().WithDescription("client_id is missing")
 	}

@@ -127,7 +127,8 @@ func (s *Storage) GetClientByClientID(ctx context.Context, clientID string) (op.
 // checkSecret authenticates a confidential client; unknown clients, public ones and
 // wrong secrets all get the same invalid_client.
 func (s *Storage) checkSecret(ctx context.Context, clientID, secret string) (*client, error) {
-	bad := oidc.ErrInvalidClient().WithDescription("client authentication failed")
+	// 401, as RFC 6749 §5.2 asks when the client tried to authenticate.
+	bad := op.NewStatusError(oidc.ErrInvalidClient().WithDescription("client authentication failed"), 401)
 	c, err := s.client(ctx, clientID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, bad
@@ -528,7 +529,9 @@ func setClaims(info *oidc.UserInfo, u *store.User, scopes []string) {
 	info.Subject = u.ID
 	if slices.Contains(scopes, oidc.ScopeEmail) {
 		info.Email = u.Email
-		info.EmailVerified = oidc.Bool(u.EmailVerified)
+		// Set as a plain claim: the library's field omits false, and a client must be
+		// able to tell an unverified address from a missing claim.
+		info.AppendClaims("email_verified", u.EmailVerified)
 	}
 	if slices.Contains(scopes, oidc.ScopeProfile) {
 		info.Name = u.Name
