@@ -67,6 +67,18 @@ const (
 	UserLoginPasskey     Action = "user.login.passkey"
 )
 
+// Administration events: an instance administrator's actions (actor empty and details
+// {"via": "cli"} for the command line; the bootstrap administrator's creation says
+// {"via": "bootstrap"}).
+const (
+	AdminUserCreated         Action = "admin.user.created"
+	AdminUserPromoted        Action = "admin.user.promoted"
+	AdminClientCreated       Action = "admin.client.created"
+	AdminClientUpdated       Action = "admin.client.updated"
+	AdminClientDeleted       Action = "admin.client.deleted"
+	AdminClientSecretRotated Action = "admin.client.secret_rotated"
+)
+
 // Audit log events.
 const (
 	// AuditChainRekeyed: rows written before the chain was keyed were checked with the
