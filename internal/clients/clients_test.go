@@ -178,7 +178,9 @@ func TestValidationRules(t *testing.T) {
 		{"the implicit grant", func(s *clients.Spec) { s.GrantTypes = []string{"implicit"} }, "grant_types"},
 		{"a repeated grant", func(s *clients.Spec) { s.GrantTypes = []string{"authorization_code", "authorization_code"} }, "grant_types"},
 		{"refresh_token alone", func(s *clients.Spec) { s.GrantTypes = []string{"refresh_token", "client_credentials"} }, "grant_types"},
-		{"all three grants", func(s *clients.Spec) { s.GrantTypes = []string{"authorization_code", "refresh_token", "client_credentials"} }, ""},
+		{"all three grants", func(s *clients.Spec) {
+			s.GrantTypes = []string{"authorization_code", "refresh_token", "client_credentials"}
+		}, ""},
 		{"public client with client_credentials", func(s *clients.Spec) {
 			s.AuthMethod, s.GrantTypes = "none", []string{"authorization_code", "client_credentials"}
 		}, "grant_types"},
