@@ -235,6 +235,15 @@ func TestOIDFBasicOP(t *testing.T) {
 			}
 		})
 
+		// Not a module of its own: max_age also bounds a silent (prompt=none) sign-in.
+		t.Run("prompt-none-max-age", func(t *testing.T) {
+			b, _, _ := signedIn(t)
+			clock.Advance(2 * time.Second)
+			a := app.start(oauth2.SetAuthURLParam("prompt", "none"), oauth2.SetAuthURLParam("max_age", "1"))
+			resp, _ := b.get(a.url)
+			errorBack(t, resp, "login_required")
+		})
+
 		t.Run("oidcc-max-age-10000", func(t *testing.T) {
 			b, _, _ := signedIn(t)
 			clock.Advance(2 * time.Second)
