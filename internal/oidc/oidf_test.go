@@ -316,6 +316,23 @@ func TestOIDFBasicOP(t *testing.T) {
 			errorPage(t, resp, body)
 		})
 
+		t.Run("oidcc-redirect-uri-query-OK", func(t *testing.T) {
+			qc, qsecret := r.client(store.Client{RedirectURIs: []string{rp + "?foo=bar"}})
+			qapp := r.relyingParty(qc, qsecret)
+			a := qapp.start()
+			cb := r.browser().signIn(a.url, email, "")
+			if cb.Query().Get("foo") != "bar" {
+				t.Fatalf("the registered query was lost: %s", cb)
+			}
+			qapp.exchange(t, a, cb)
+		})
+		t.Run("oidcc-redirect-uri-query-mismatch", func(t *testing.T) {
+			qc, qsecret := r.client(store.Client{RedirectURIs: []string{rp + "?foo=bar"}})
+			a := r.relyingParty(qc, qsecret).start()
+			resp, body := r.browser().get(withParams(a, "redirect_uri", rp+"?foo=zot"))
+			errorPage(t, resp, body)
+		})
+
 		t.Run("oidcc-server-client-secret-post", func(t *testing.T) {
 			pc, psecret := r.client(store.Client{AuthMethod: "client_secret_post"})
 			papp := r.relyingParty(pc, psecret)
