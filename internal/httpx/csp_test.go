@@ -20,3 +20,10 @@ func TestContentSecurityPolicy(t *testing.T) {
 		t.Errorf("CSP %q allows inline or eval'd code", csp)
 	}
 }
+
+func TestPageCSPForAddsOnlyFormTargets(t *testing.T) {
+	got := PageCSPFor("https://app.example", "http://127.0.0.1:8000", "x; script-src *", "'unsafe-inline'")
+	if !strings.HasSuffix(got, "form-action 'self' https://app.example http://127.0.0.1:8000") {
+		t.Fatalf("PageCSPFor = %q", got)
+	}
+}

@@ -28,9 +28,9 @@ func (p *Pages) csrfToken(w http.ResponseWriter, r *http.Request) string {
 type csrfKey struct{}
 
 // checkPost refuses a state-changing request that another site could have made: one
-// whose Origin is present and not ours (or, from browsers that send no Origin, that
-// Fetch Metadata marks cross-site), or whose CSRF token does not match the cookie.
-// sent is the token the request carries (the form field, or a header for JSON).
+// whose Origin is another site's, or that Fetch Metadata marks as not from this origin,
+// or whose CSRF token does not match the cookie. sent is the token the request carries
+// (the form field, or a header for JSON).
 func (p *Pages) checkPost(r *http.Request, sent string) error {
 	if !p.sameOrigin(r) {
 		return errForbidden
@@ -42,11 +42,17 @@ func (p *Pages) checkPost(r *http.Request, sent string) error {
 	return nil
 }
 
+// sameOrigin decides by Origin when it names a site. Every response says
+// Referrer-Policy: no-referrer, and under that policy browsers send "Origin: null" with
+// a form post, our own pages' included; then (and when Origin is missing) Sec-Fetch-Site
+// decides, where the browser sends it: only "same-origin" passes. A browser that sends
+// neither is left to the CSRF token.
 func (p *Pages) sameOrigin(r *http.Request) bool {
-	if o := r.Header.Get("Origin"); o != "" {
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		return o == p.origin
 	}
-	return r.Header.Get("Sec-Fetch-Site") != "cross-site"
+	site := r.Header.Get("Sec-Fetch-Site")
+	return site == "" || site == "same-origin"
 }
 
 // originOf is scheme://host[:port] of an absolute URL, as browsers send it in Origin.

@@ -23,6 +23,11 @@ type AuthRequest struct {
 	MaxAge     *time.Duration
 	LoginHint  string
 	OrgID      string // the organization the sign-in is for, when the app named one
+	// RedirectURI is where the answer goes (the request's redirect_uri). The pages allow
+	// its origin as a form target: Chromium applies CSP form-action to the redirect that
+	// follows a form post, so the sign-in and consent forms must list the app. When it is
+	// empty they allow any https origin and http on loopback.
+	RedirectURI string
 }
 
 // App is a client the user has authorized, for the account page.

@@ -87,6 +87,9 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name 
 		p.internal(w, r)
 		return
 	}
+	if v.Flow.AuthRequest != "" {
+		p.allowFormsToApp(w, r, v.Flow.AuthRequest)
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())

@@ -1,0 +1,203 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/testutil/testdb"
+	"github.com/gatehouse-id/gatehouse/internal/testutil/testserver"
+)
+
+// TestBrowser walks the pages in a real headless Chromium, with JavaScript, the CSP and
+// cookies as a person's browser has them: register, verify the email, sign in, turn on
+// an authenticator app from the QR code, sign out, sign in again through the second
+// step; then an app's sign-in with consent, back to the app. With GATEHOUSE_SCREENSHOTS=1
+// it also writes docs/img/*.png (go generate ./internal/web).
+func TestBrowser(t *testing.T) {
+	ctx := chromium(t)
+	e := newEnv(t, testdb.SQLiteURL(t), testserver.WithLocalhostIssuer())
+	base := e.srv.Config.Issuer // http://localhost:port: a WebAuthn relying party is a domain
+	email := uniqueEmail("chrome")
+
+	step(t, ctx, "register",
+		chromedp.EmulateViewport(1280, 800),
+		chromedp.Navigate(base+"/register"),
+		chromedp.SendKeys(chromedp.CSS("#name"), "Grace Hopper"),
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), goodPassword),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		waitText("Check your email"))
+	tok := e.mail.WaitFor(t, email, "Verify").Token()
+	step(t, ctx, "verify the email",
+		chromedp.Navigate(base+"/verify-email?token="+tok),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		waitText("Email address verified"))
+
+	// The sign-in page: styled by the stylesheet and scripted by passkey.js under the CSP
+	// (a blocked file would leave the button hidden and the colours the browser's).
+	step(t, ctx, "open the sign-in page", chromedp.Navigate(base+"/login"), chromedp.WaitVisible(chromedp.CSS("#passkey-login")))
+	if bg := eval[string](t, ctx, `getComputedStyle(document.querySelector("button.primary")).backgroundColor`); bg != "rgb(36, 87, 214)" {
+		t.Fatalf("the stylesheet did not apply: button background %q", bg)
+	}
+	noHorizontalScroll(t, ctx, base+"/login", 320)
+	noHorizontalScroll(t, ctx, base+"/register", 320)
+	screenshots(t, ctx, base+"/login", "login")
+
+	signIn(t, ctx, base, email)
+	step(t, ctx, "start TOTP enrollment",
+		chromedp.WaitVisible(chromedp.CSS("#account-email")),
+		chromedp.SendKeys(chromedp.CSS("#totp-pw"), goodPassword),
+		chromedp.Click(chromedp.CSS("#totp-enroll")),
+		chromedp.WaitVisible(chromedp.CSS("#totp-qr")))
+	if ok := eval[bool](t, ctx, `(() => { const i = document.getElementById("totp-qr"); const r = i.getBoundingClientRect();
+		return i.complete && i.naturalWidth > 0 && r.width > 0 && r.height > 0; })()`); !ok {
+		t.Fatal("the QR code image is not visible")
+	}
+	src := eval[string](t, ctx, `document.getElementById("totp-qr").getAttribute("src")`)
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(src, "data:image/png;base64,"))
+	if err != nil || !strings.HasPrefix(src, "data:image/png;base64,") {
+		t.Fatalf("QR src %.60q: %v", src, err)
+	}
+	if img, err := png.Decode(bytes.NewReader(raw)); err != nil || img.Bounds().Dx() < 100 {
+		t.Fatalf("the QR code is not a PNG of a readable size: %v", err)
+	}
+	secret := strings.TrimSpace(eval[string](t, ctx, `document.getElementById("totp-secret").textContent`))
+	code, err := totp.GenerateCode(secret, time.Now())
+	if err != nil {
+		t.Fatalf("secret %q: %v", secret, err)
+	}
+	step(t, ctx, "confirm TOTP",
+		chromedp.SendKeys(chromedp.CSS("#code"), code),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#backup-codes")))
+	if n := eval[int](t, ctx, `document.querySelectorAll("#backup-codes li").length`); n != 10 {
+		t.Fatalf("%d backup codes shown, want 10", n)
+	}
+	step(t, ctx, "the account page", chromedp.Navigate(base+"/account"), waitText("Remove the authenticator app"))
+	noHorizontalScroll(t, ctx, base+"/account", 320)
+	screenshots(t, ctx, base+"/account", "account")
+
+	step(t, ctx, "sign out",
+		chromedp.Navigate(base+"/logout"),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+		waitText("You are signed out"))
+	step(t, ctx, "sign in again",
+		chromedp.Navigate(base+"/login"),
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), goodPassword),
+		chromedp.Click(chromedp.CSS("#login-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#code")))
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "/login/mfa") {
+		t.Fatalf("the second step is at %s", loc)
+	}
+	screenshots(t, ctx, base+"/login/mfa", "mfa")
+	// The code of the next time step: the one of this step was used to confirm.
+	code, _ = totp.GenerateCode(secret, time.Now().Add(30*time.Second))
+	step(t, ctx, "pass the second step",
+		chromedp.SendKeys(chromedp.CSS("#code"), code),
+		chromedp.Click(chromedp.CSS("form[action='/login/mfa'] button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#account-email")))
+
+	appSignIn(t, ctx, e, base)
+}
+
+// signIn fills the sign-in form and waits for the account page.
+func signIn(t *testing.T, ctx context.Context, base, email string) {
+	t.Helper()
+	step(t, ctx, "sign in",
+		chromedp.Navigate(base+"/login"),
+		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), goodPassword),
+		chromedp.Click(chromedp.CSS("#login-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#account-email")))
+}
+
+// appSignIn runs an app's authorization request in the signed-in browser: the consent
+// page, then Allow, whose answer is a redirect to the app that Chromium must follow (the
+// CSP's form-action has to allow it).
+func appSignIn(t *testing.T, ctx context.Context, e *env, base string) {
+	t.Helper()
+	arrived := make(chan url.Values, 1)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case arrived <- r.URL.Query():
+		default:
+		}
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<!doctype html><title>app</title><p id="app">back in the app</p>`)
+	}))
+	t.Cleanup(app.Close)
+	c := &store.Client{ID: "browser-app", Name: "Browser Test App", RedirectURIs: []string{app.URL + "/cb"},
+		GrantTypes: []string{"authorization_code"}, AuthMethod: "client_secret_basic", SecretHash: strings.Repeat("0", 64),
+		Scopes: []string{"openid", "email"}, CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	if err := e.srv.App.Store().CreateClient(context.Background(), c); err != nil {
+		t.Fatalf("create client: %v", err)
+	}
+	q := url.Values{"response_type": {"code"}, "client_id": {c.ID}, "redirect_uri": {app.URL + "/cb"},
+		"scope": {"openid email"}, "state": {"st-123"}}
+	step(t, ctx, "the app's sign-in asks for consent",
+		chromedp.Navigate(base+"/authorize?"+q.Encode()),
+		waitText("Browser Test App"),
+		chromedp.Click(chromedp.CSS("button[value=approve]")),
+		chromedp.WaitVisible(chromedp.CSS("#app")))
+	select {
+	case got := <-arrived:
+		if got.Get("code") == "" || got.Get("state") != "st-123" || got.Get("iss") != base {
+			t.Fatalf("the app got %v", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the browser never reached the app")
+	}
+}
+
+// noHorizontalScroll loads a page at a narrow width and checks that nothing sticks out.
+func noHorizontalScroll(t *testing.T, ctx context.Context, pageURL string, width int64) {
+	t.Helper()
+	step(t, ctx, "narrow viewport", chromedp.EmulateViewport(width, 640), chromedp.Navigate(pageURL))
+	if w := eval[int](t, ctx, `document.documentElement.scrollWidth`); w > int(width) {
+		t.Fatalf("%s at %d px is %d px wide: it scrolls sideways", pageURL, width, w)
+	}
+	step(t, ctx, "viewport back", chromedp.EmulateViewport(1280, 800))
+}
+
+// screenshots writes docs/img/<name>-390.png and -1280.png of the page as it is now,
+// when GATEHOUSE_SCREENSHOTS=1 (go generate ./internal/web).
+func screenshots(t *testing.T, ctx context.Context, pageURL, name string) {
+	t.Helper()
+	if os.Getenv("GATEHOUSE_SCREENSHOTS") != "1" {
+		return
+	}
+	dir := filepath.Join("..", "..", "docs", "img")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, width := range []int64{390, 1280} {
+		step(t, ctx, "screenshot viewport", chromedp.EmulateViewport(width, 800))
+		c, cancel := context.WithTimeout(ctx, 20*time.Second)
+		shot, err := chromedp.Run(c, chromedp.FullScreenshot(100))
+		cancel()
+		if err != nil {
+			t.Fatalf("screenshot of %s: %v", pageURL, err)
+		}
+		file := filepath.Join(dir, fmt.Sprintf("%s-%d.png", name, width))
+		if err := os.WriteFile(file, shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(t, ctx, "viewport back", chromedp.EmulateViewport(1280, 800))
+}
