@@ -45,7 +45,8 @@ func (p *Provider) AuthRequest(ctx context.Context, id string) (*web.AuthRequest
 		return nil, err
 	}
 	out := &web.AuthRequest{ID: r.ID, ClientID: c.c.ID, ClientName: c.c.Name, Scopes: r.Scopes, LoginHint: r.LoginHint, OrgID: r.OrgID,
-		ForceLogin: slices.Contains(r.Prompt, oidc.PromptLogin)}
+		RedirectURI: r.RedirectURI,
+		ForceLogin:  slices.Contains(r.Prompt, oidc.PromptLogin)}
 	if r.MaxAge != nil {
 		d := time.Duration(*r.MaxAge) * time.Second
 		out.MaxAge = &d
