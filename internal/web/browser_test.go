@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
 
@@ -26,7 +28,7 @@ import (
 // TestBrowser walks the pages in a real headless Chromium, with JavaScript, the CSP and
 // cookies as a person's browser has them: register, verify the email, sign in, turn on
 // an authenticator app from the QR code, sign out, sign in again through the second
-// step; then an app's sign-in with consent, back to the app. With GATEHOUSE_SCREENSHOTS=1
+// step; add a passkey and sign in with it; then an app's sign-in with consent, back to the app. With GATEHOUSE_SCREENSHOTS=1
 // it also writes docs/img/*.png (go generate ./internal/web).
 func TestBrowser(t *testing.T) {
 	ctx := chromium(t)
@@ -113,7 +115,37 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("form[action='/login/mfa'] button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("#account-email")))
 
+	passkeys(t, ctx, base)
 	appSignIn(t, ctx, e, base)
+}
+
+// passkeys adds a passkey from the account page and signs in with it alone, through
+// passkey.js and a virtual authenticator (one that verifies its user, as a platform
+// passkey does).
+func passkeys(t *testing.T, ctx context.Context, base string) {
+	t.Helper()
+	step(t, ctx, "a virtual authenticator", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, tg, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
+			Options: &webauthn.VirtualAuthenticatorOptions{Protocol: webauthn.AuthenticatorProtocolCtap2,
+				Ctap2version: webauthn.Ctap2versionCtap21, Transport: webauthn.AuthenticatorTransportInternal,
+				HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true}})
+		return err
+	}))
+	step(t, ctx, "add a passkey",
+		chromedp.Navigate(base+"/account"),
+		chromedp.SendKeys(chromedp.CSS("#pk-name"), "Test key"),
+		chromedp.Click(chromedp.CSS("#passkey-add button[type=submit]")),
+		waitText("The passkey is added."),
+		waitText("Test key"))
+	step(t, ctx, "sign out", chromedp.Navigate(base+"/logout"), chromedp.Click(chromedp.CSS("button[type=submit]")),
+		waitText("You are signed out"))
+	step(t, ctx, "sign in with the passkey alone",
+		chromedp.Navigate(base+"/login"),
+		chromedp.Click(chromedp.CSS("#passkey-login")),
+		chromedp.WaitVisible(chromedp.CSS("#account-email")))
 }
 
 // signIn fills the sign-in form and waits for the account page.
@@ -175,8 +207,8 @@ func noHorizontalScroll(t *testing.T, ctx context.Context, pageURL string, width
 	step(t, ctx, "viewport back", chromedp.EmulateViewport(1280, 800))
 }
 
-// screenshots writes docs/img/<name>-390.png and -1280.png of the page as it is now,
-// when GATEHOUSE_SCREENSHOTS=1 (go generate ./internal/web).
+// screenshots loads the page at 390 and 1280 px wide and writes docs/img/<name>-390.png
+// and -1280.png, when GATEHOUSE_SCREENSHOTS=1 (go generate ./internal/web).
 func screenshots(t *testing.T, ctx context.Context, pageURL, name string) {
 	t.Helper()
 	if os.Getenv("GATEHOUSE_SCREENSHOTS") != "1" {
@@ -187,7 +219,7 @@ func screenshots(t *testing.T, ctx context.Context, pageURL, name string) {
 		t.Fatal(err)
 	}
 	for _, width := range []int64{390, 1280} {
-		step(t, ctx, "screenshot viewport", chromedp.EmulateViewport(width, 800))
+		step(t, ctx, "screenshot viewport", chromedp.EmulateViewport(width, 800), chromedp.Navigate(pageURL))
 		c, cancel := context.WithTimeout(ctx, 20*time.Second)
 		shot, err := chromedp.Run(c, chromedp.FullScreenshot(100))
 		cancel()

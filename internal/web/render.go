@@ -80,7 +80,6 @@ type view struct {
 func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
 	v.Product = p.Product
 	v.CSRF = p.csrfToken(w, r)
-	v.RequestID = reqinfo.From(r.Context()).RequestID
 	var buf bytes.Buffer
 	if err := p.templates[name].ExecuteTemplate(&buf, "layout", v); err != nil {
 		logging.From(r.Context()).ErrorContext(r.Context(), "rendering a page failed", "page", name, "error", err.Error())
@@ -125,7 +124,8 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case http.StatusNotFound:
 		title = "Not found"
 	}
-	p.render(w, r, ue.status, "message", view{Title: title, Error: ue.msg, Page: message{LinkText: "Go to the sign-in page", LinkHref: "/login"}})
+	p.render(w, r, ue.status, "message", view{Title: title, Error: ue.msg, RequestID: reqinfo.From(r.Context()).RequestID,
+		Page: message{LinkText: "Go to the sign-in page", LinkHref: "/login"}})
 }
 
 func setRetry(w http.ResponseWriter, ue *userError) {
