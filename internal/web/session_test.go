@@ -53,8 +53,6 @@ func TestHeadersAndCookies(t *testing.T) {
 	}
 	email := uniqueEmail("hdr")
 	e.register(t, b, email, "")
-	p := b.submit(b.get("/login"), "/login", vals("email", email, "password", goodPassword))
-	_ = p
 	// The cookies as set: HttpOnly and SameSite=Lax, not Secure on http.
 	raw := setCookies(t, b, email)
 	for name, c := range raw {
