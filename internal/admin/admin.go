@@ -1,6 +1,7 @@
 // Package admin holds operator actions on accounts that the CLI (and later the admin
-// API) performs: disabling an account, which ends its sessions, and resetting its
-// second factors.
+// API) performs: creating accounts and instance administrators (and the bootstrap
+// administrator at start), disabling an account, which ends its sessions, and resetting
+// its second factors.
 package admin
 
 import (
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
@@ -28,12 +30,18 @@ type Service struct {
 	Store Store
 	MFA   Resetter
 	Now   func() time.Time
+	// Hasher and Policy serve the accounts it creates; Product is a word their
+	// passwords must not contain.
+	Hasher  Hasher
+	Policy  password.Policy
+	Product string
 }
 
 // Store is what the service uses: it looks users up, and changes them in transactions.
 type Store interface {
 	UserByEmail(ctx context.Context, email string) (*store.User, error)
 	UserByID(ctx context.Context, id string) (*store.User, error)
+	CountAdmins(ctx context.Context) (int, error)
 	store.Transactor
 }
 

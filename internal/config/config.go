@@ -69,6 +69,11 @@ type Config struct {
 
 	RequireVerifiedEmail bool
 
+	// BootstrapAdminEmail and BootstrapAdminPassword name the administrator created at a
+	// start that finds none (both or neither).
+	BootstrapAdminEmail    string
+	BootstrapAdminPassword string
+
 	EmailLinkBase string
 	SMTPURL       string
 	SMTPFrom      string

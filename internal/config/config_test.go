@@ -171,3 +171,36 @@ func TestSMTPURLErrorsHideThePassword(t *testing.T) {
 		}
 	}
 }
+
+// The bootstrap administrator's email and password go together; the password's value
+// never appears in a message.
+func TestBootstrapAdminSettings(t *testing.T) {
+	c, err := Load(Sources{Env: envOf(map[string]string{"GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL": " ops@example.com ",
+		"GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD": "a long enough secret"})})
+	if err != nil || c.BootstrapAdminEmail != "ops@example.com" || c.BootstrapAdminPassword != "a long enough secret" {
+		t.Fatalf("Load = %+v, %v", c, err)
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL": "ops@example.com"}, "set both, or neither"},
+		{map[string]string{"GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD": "a long enough secret"}, "set both, or neither"},
+		{map[string]string{"GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL": "Ops <ops@example.com>", "GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD": "a long enough secret"}, "GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: must be an email address"},
+		{map[string]string{"GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL": "ops@localhost", "GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD": "a long enough secret"}, "GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL: must be an email address"},
+		{map[string]string{"GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL": "ops@example.com", "GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD": "short-hunter"[:11]}, "GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: must have at least 12"},
+	} {
+		_, err := Load(Sources{Env: envOf(tc.env)})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "hunter") {
+			t.Errorf("Load(%v) = %v, want %q", tc.env, err, tc.want)
+		}
+	}
+	if _, ok := Lookup("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD"); !ok {
+		t.Fatal("no bootstrap password setting")
+	}
+	for _, s := range Settings {
+		if s.Env == "GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD" && !s.Secret {
+			t.Fatal("the bootstrap password is not a secret setting (it would be a flag)")
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -130,6 +131,10 @@ var Settings = []Setting{
 		}},
 	{Env: "GATEHOUSE_REQUIRE_VERIFIED_EMAIL", Default: "false", Help: "refuse login until the email is verified",
 		apply: func(c *Config, v string) error { return parseBool(&c.RequireVerifiedEmail, v) }},
+	{Env: "GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL", Help: "on a start that finds no administrator: the instance administrator to create (or the account with this email to promote), with GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD",
+		apply: func(c *Config, v string) error { return parseEmail(&c.BootstrapAdminEmail, v) }},
+	{Env: "GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD", Help: "the bootstrap administrator's password (it replaces the password of a promoted account, whose sessions end)", Secret: true,
+		apply: func(c *Config, v string) error { return nonEmpty(&c.BootstrapAdminPassword, v) }},
 	{Env: "GATEHOUSE_EMAIL_LINK_BASE", Help: "base URL of the pages that receive emailed tokens (/verify-email, /password/reset, /invitations/accept?token=...); default: the issuer",
 		apply: func(c *Config, v string) error { return parseHTTPURL(&c.EmailLinkBase, strings.TrimSuffix(v, "/")) }},
 	{Env: "GATEHOUSE_SMTP_URL", Help: "smtp://user:pass@host:587 (STARTTLS required; smtps:// for implicit TLS; ?tls=none for a loopback relay only); unset in development: mail is logged", Secret: true,
@@ -155,6 +160,16 @@ func Lookup(env string) (Setting, bool) {
 func nonEmpty(dst *string, v string) error {
 	if strings.TrimSpace(v) == "" {
 		return fmt.Errorf("must not be empty")
+	}
+	*dst = v
+	return nil
+}
+
+func parseEmail(dst *string, v string) error {
+	v = strings.TrimSpace(v)
+	addr, err := mail.ParseAddress(v)
+	if err != nil || addr.Address != v || !strings.Contains(v[strings.LastIndexByte(v, '@')+1:], ".") {
+		return fmt.Errorf("must be an email address such as admin@example.com")
 	}
 	*dst = v
 	return nil

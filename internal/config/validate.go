@@ -1,10 +1,12 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"net/url"
 	"runtime"
 	"strings"
+	"unicode/utf8"
 )
 
 // validate checks rules that span settings, fills derived defaults, and in production
@@ -48,6 +50,12 @@ func (c *Config) validate() []string {
 		if len(c.WebAuthnOrigins) == 0 {
 			c.WebAuthnOrigins = []string{origin}
 		}
+	}
+	if (c.BootstrapAdminEmail == "") != (c.BootstrapAdminPassword == "") {
+		problems = append(problems, "GATEHOUSE_BOOTSTRAP_ADMIN_EMAIL and GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: set both, or neither")
+	}
+	if n := utf8.RuneCountInString(c.BootstrapAdminPassword); n > 0 && n < c.PasswordMinLength {
+		problems = append(problems, fmt.Sprintf("GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD: must have at least %d characters (GATEHOUSE_PASSWORD_MIN_LENGTH)", c.PasswordMinLength))
 	}
 	if c.RefreshIdleTTL > c.SessionTTL && c.SessionTTL > 0 {
 		problems = append(problems, "GATEHOUSE_REFRESH_IDLE_TTL: must not exceed GATEHOUSE_SESSION_TTL")
