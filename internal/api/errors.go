@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/internal/account"
+	"github.com/gatehouse-id/gatehouse/internal/clients"
 	"github.com/gatehouse-id/gatehouse/internal/mfa"
 	"github.com/gatehouse-id/gatehouse/internal/org"
 	"github.com/gatehouse-id/gatehouse/internal/password"
@@ -80,6 +81,19 @@ func domainError(err error) error {
 		return problem.Unavailable("Text-message codes are not available on this server.")
 	case errors.Is(err, mfa.ErrDisabled):
 		return problem.AccountDisabled()
+	}
+	var invalid clients.Invalid
+	switch {
+	case errors.As(err, &invalid):
+		fields := make([]problem.FieldError, len(invalid))
+		for i, f := range invalid {
+			fields[i] = problem.FieldError{Field: f.Field, Message: f.Message}
+		}
+		return problem.Validation(fields...)
+	case errors.Is(err, clients.ErrNotFound):
+		return problem.NotFound()
+	case errors.Is(err, clients.ErrPublic):
+		return problem.Conflict("A public client (token_endpoint_auth_method none) has no secret.")
 	}
 	var field *org.FieldError
 	switch {

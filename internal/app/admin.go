@@ -1,8 +1,20 @@
 package app
 
-import "context"
+import (
+	"context"
 
-// mountAdmin mounts the admin part (see its package).
+	"github.com/gatehouse-id/gatehouse/internal/api"
+	"github.com/gatehouse-id/gatehouse/internal/clients"
+)
+
+// mountAdmin mounts the instance administrators' routes (/v1/admin/...) and, on a start
+// that finds no administrator, creates the bootstrap one.
 func (a *App) mountAdmin(ctx context.Context, s *services) error {
+	if err := a.bootstrapAdmin(ctx, s); err != nil {
+		return err
+	}
+	admins := &api.Admins{Auth: s.auth, Users: s.accounts}
+	registry := &clients.Service{Store: a.db, Audit: s.audit, Sessions: s.sessions, Now: a.now}
+	(&api.AdminClients{Clients: registry, Admins: admins}).Mount(a.router)
 	return nil
 }
