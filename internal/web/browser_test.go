@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,18 +19,22 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"github.com/pquerna/otp/totp"
+	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/testdb"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/testserver"
+	"github.com/gatehouse-id/gatehouse/internal/token"
 )
 
 // TestBrowser walks the pages in a real headless Chromium, with JavaScript, the CSP and
 // cookies as a person's browser has them: register, verify the email, sign in, turn on
-// an authenticator app from the QR code, sign out, sign in again through the second
-// step; add a passkey and sign in with it; then an app's sign-in with consent, back to the app. With GATEHOUSE_SCREENSHOTS=1
-// it also writes docs/img/*.png (go generate ./internal/web).
+// an authenticator app from the QR code, sign out; then an app sends the browser to sign
+// in (password, the TOTP step, consent) and gets it back with a code that the app's back
+// end exchanges for tokens (x/oauth2 + go-oidc); add a passkey and sign in with it alone.
+// With GATEHOUSE_SCREENSHOTS=1 it also writes docs/img/*.png (go generate ./internal/web).
 func TestBrowser(t *testing.T) {
 	ctx := chromium(t)
 	e := newEnv(t, testdb.SQLiteURL(t), testserver.WithLocalhostIssuer())
@@ -98,8 +103,11 @@ func TestBrowser(t *testing.T) {
 		chromedp.Navigate(base+"/logout"),
 		chromedp.Click(chromedp.CSS("button[type=submit]")),
 		waitText("You are signed out"))
-	step(t, ctx, "sign in again",
-		chromedp.Navigate(base+"/login"),
+	// An app sends the browser to sign in: password, the TOTP step, consent, and back to
+	// the app with a code that its back end exchanges for tokens.
+	app := newBrowserApp(t, e, base)
+	step(t, ctx, "an app sends the browser to sign in",
+		chromedp.Navigate(app.start()),
 		chromedp.SendKeys(chromedp.CSS("#email"), email),
 		chromedp.SendKeys(chromedp.CSS("#password"), goodPassword),
 		chromedp.Click(chromedp.CSS("#login-form button[type=submit]")),
@@ -110,13 +118,17 @@ func TestBrowser(t *testing.T) {
 	screenshots(t, ctx, base+"/login/mfa", "mfa")
 	// The code of the next time step: the one of this step was used to confirm.
 	code, _ = totp.GenerateCode(secret, time.Now().Add(30*time.Second))
-	step(t, ctx, "pass the second step",
+	step(t, ctx, "pass the TOTP step",
 		chromedp.SendKeys(chromedp.CSS("#code"), code),
 		chromedp.Click(chromedp.CSS("form[action='/login/mfa'] button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("#account-email")))
+		waitText("Browser Test App"))
+	step(t, ctx, "consent, and back to the app",
+		chromedp.Click(chromedp.CSS("button[value=approve]")),
+		chromedp.WaitVisible(chromedp.CSS("#app")))
+	app.finish(t, email)
 
+	step(t, ctx, "signed in at Gatehouse too", chromedp.Navigate(base+"/account"), chromedp.WaitVisible(chromedp.CSS("#account-email")))
 	passkeys(t, ctx, base)
-	appSignIn(t, ctx, e, base)
 }
 
 // passkeys adds a passkey from the account page and signs in with it alone, through
@@ -159,41 +171,81 @@ func signIn(t *testing.T, ctx context.Context, base, email string) {
 		chromedp.WaitVisible(chromedp.CSS("#account-email")))
 }
 
-// appSignIn runs an app's authorization request in the signed-in browser: the consent
-// page, then Allow, whose answer is a redirect to the app that Chromium must follow (the
-// CSP's form-action has to allow it).
-func appSignIn(t *testing.T, ctx context.Context, e *env, base string) {
+// browserApp is an application with a back end: golang.org/x/oauth2 and go-oidc, its
+// redirect URI served by a test server that records what the browser brought.
+type browserApp struct {
+	conf     oauth2.Config
+	verifier *gooidc.IDTokenVerifier
+	ctx      context.Context
+	base     string
+	state    string
+	pkce     string
+	nonce    string
+	arrived  chan url.Values
+}
+
+func newBrowserApp(t *testing.T, e *env, base string) *browserApp {
 	t.Helper()
-	arrived := make(chan url.Values, 1)
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	a := &browserApp{base: base, arrived: make(chan url.Values, 1), state: "st-123", pkce: oauth2.GenerateVerifier(), nonce: "n-456"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
-		case arrived <- r.URL.Query():
+		case a.arrived <- r.URL.Query():
 		default:
 		}
 		w.Header().Set("Content-Type", "text/html")
 		fmt.Fprint(w, `<!doctype html><title>app</title><p id="app">back in the app</p>`)
 	}))
-	t.Cleanup(app.Close)
-	c := &store.Client{ID: "browser-app", Name: "Browser Test App", RedirectURIs: []string{app.URL + "/cb"},
-		GrantTypes: []string{"authorization_code"}, AuthMethod: "client_secret_basic", SecretHash: strings.Repeat("0", 64),
+	t.Cleanup(srv.Close)
+	secret, hash := token.NewOpaque()
+	c := &store.Client{ID: "browser-app", Name: "Browser Test App", RedirectURIs: []string{srv.URL + "/cb"},
+		GrantTypes: []string{"authorization_code"}, AuthMethod: "client_secret_basic", SecretHash: hash,
 		Scopes: []string{"openid", "email"}, CreatedAt: time.Now(), UpdatedAt: time.Now()}
 	if err := e.srv.App.Store().CreateClient(context.Background(), c); err != nil {
 		t.Fatalf("create client: %v", err)
 	}
-	q := url.Values{"response_type": {"code"}, "client_id": {c.ID}, "redirect_uri": {app.URL + "/cb"},
-		"scope": {"openid email"}, "state": {"st-123"}}
-	step(t, ctx, "the app's sign-in asks for consent",
-		chromedp.Navigate(base+"/authorize?"+q.Encode()),
-		waitText("Browser Test App"),
-		chromedp.Click(chromedp.CSS("button[value=approve]")),
-		chromedp.WaitVisible(chromedp.CSS("#app")))
+	a.ctx = gooidc.ClientContext(context.Background(), &http.Client{Timeout: 10 * time.Second})
+	p, err := gooidc.NewProvider(a.ctx, base)
+	if err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	a.verifier = p.Verifier(&gooidc.Config{ClientID: c.ID})
+	a.conf = oauth2.Config{ClientID: c.ID, ClientSecret: secret, Endpoint: p.Endpoint(), RedirectURL: srv.URL + "/cb",
+		Scopes: []string{gooidc.ScopeOpenID, "email"}}
+	return a
+}
+
+func (a *browserApp) start() string {
+	return a.conf.AuthCodeURL(a.state, oauth2.S256ChallengeOption(a.pkce), gooidc.Nonce(a.nonce))
+}
+
+// finish checks what the browser brought back and exchanges the code for tokens.
+func (a *browserApp) finish(t *testing.T, email string) {
+	t.Helper()
+	var got url.Values
 	select {
-	case got := <-arrived:
-		if got.Get("code") == "" || got.Get("state") != "st-123" || got.Get("iss") != base {
-			t.Fatalf("the app got %v", got)
-		}
+	case got = <-a.arrived:
 	case <-time.After(5 * time.Second):
 		t.Fatal("the browser never reached the app")
+	}
+	if got.Get("code") == "" || got.Get("state") != a.state || got.Get("iss") != a.base {
+		t.Fatalf("the app got %v", got)
+	}
+	tok, err := a.conf.Exchange(a.ctx, got.Get("code"), oauth2.VerifierOption(a.pkce))
+	if err != nil {
+		t.Fatalf("the app's code exchange: %v", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	idt, err := a.verifier.Verify(a.ctx, raw)
+	if err != nil {
+		t.Fatalf("the app's ID token: %v", err)
+	}
+	var claims struct {
+		Email string   `json:"email"`
+		AMR   []string `json:"amr"`
+	}
+	_ = idt.Claims(&claims)
+	if idt.Nonce != a.nonce || claims.Email != email || !slices.Contains(claims.AMR, "otp") || !slices.Contains(claims.AMR, "mfa") {
+		t.Fatalf("the app's ID token says nonce %q, %+v", idt.Nonce, claims)
 	}
 }
 
