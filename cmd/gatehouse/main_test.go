@@ -76,7 +76,7 @@ func TestBadInvocationsExit2WithOneLine(t *testing.T) {
 func TestEveryCommandHasHelp(t *testing.T) {
 	clearEnv(t)
 	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"migrate", "up", "--help"},
-		{"migrate", "status", "--help"}, {"audit", "--help"}, {"audit", "verify", "--help"}, {"config", "--help"}, {"config", "reference", "--help"}, {"config", "check", "--help"}, {"admin", "--help"}, {"admin", "user", "--help"}, {"admin", "user", "disable", "--help"}, {"admin", "user", "mfa-reset", "--help"}, {"keys", "--help"}, {"keys", "list", "--help"}, {"keys", "rotate", "--help"}, {"version", "--help"}} {
+		{"migrate", "status", "--help"}, {"audit", "--help"}, {"audit", "verify", "--help"}, {"config", "--help"}, {"config", "reference", "--help"}, {"config", "check", "--help"}, {"admin", "--help"}, {"admin", "user", "--help"}, {"admin", "user", "disable", "--help"}, {"admin", "user", "mfa-reset", "--help"}, {"admin", "create-user", "--help"}, {"clients", "--help"}, {"clients", "create", "--help"}, {"clients", "list", "--help"}, {"clients", "delete", "--help"}, {"clients", "rotate-secret", "--help"}, {"keys", "--help"}, {"keys", "list", "--help"}, {"keys", "rotate", "--help"}, {"version", "--help"}} {
 		code, out, _ := runCLI(t, args...)
 		if code != 0 || !strings.Contains(out, "Usage:") {
 			t.Errorf("%v: exit %d, output %q", args, code, out)

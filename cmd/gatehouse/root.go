@@ -31,15 +31,27 @@ the YAML file named by --config (flags win over the environment, which wins over
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())}
 	})
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newAuditCmd(), newConfigCmd(), newAdminCmd(), newKeysCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newAuditCmd(), newConfigCmd(), newAdminCmd(), newClientsCmd(), newKeysCmd(), newVersionCmd())
 	return root
 }
 
-// addConfigFlags gives a command --config and one flag per non-secret setting.
+// ownFlag marks a flag of the command's own whose name a setting also has (clients
+// create --access-token-ttl): the setting is then not offered as a flag there, and
+// loadConfig leaves the value to the command.
+const ownFlag = "gatehouse/own"
+
+func markOwn(fs *pflag.FlagSet, name string) {
+	if err := fs.SetAnnotation(name, ownFlag, []string{"true"}); err != nil {
+		panic(err)
+	}
+}
+
+// addConfigFlags gives a command --config and one flag per non-secret setting (but for
+// names the command already uses).
 func addConfigFlags(fs *pflag.FlagSet) {
 	fs.String("config", "", "YAML file of settings (keys as the environment names without GATEHOUSE_, lower case)")
 	for _, s := range config.Settings {
-		if s.Secret {
+		if s.Secret || fs.Lookup(s.Flag()) != nil {
 			continue
 		}
 		fs.String(s.Flag(), "", fmt.Sprintf("%s (env %s, default %q)", s.Help, s.Env, s.Default))
@@ -50,7 +62,7 @@ func addConfigFlags(fs *pflag.FlagSet) {
 func loadConfig(cmd *cobra.Command) (*config.Config, error) {
 	flags := map[string]string{}
 	cmd.Flags().Visit(func(f *pflag.Flag) {
-		if f.Name != "config" {
+		if f.Name != "config" && f.Annotations[ownFlag] == nil {
 			flags[f.Name] = f.Value.String()
 		}
 	})
