@@ -348,3 +348,36 @@ func TestAdminClientRoutesAreDocumented(t *testing.T) {
 		}
 	}
 }
+
+// A rotated secret stops working at the token endpoint at once (the provider's client
+// cache is told), the new one works, and a deleted client's does not.
+func TestRotatedClientSecretStopsAtTheTokenEndpoint(t *testing.T) {
+	e := newAdminEnv(t, testdbSQLite(t))
+	tok := e.admin.tok.Access
+	disc := e.c.Do(t, "GET", "/.well-known/openid-configuration", nil, "").Expect(t, 200)
+	tokenURL := disc.Str("token_endpoint")
+	if !strings.HasPrefix(tokenURL, e.srv.URL) {
+		t.Fatalf("token_endpoint %q", tokenURL)
+	}
+	created := e.c.Do(t, "POST", "/v1/admin/clients", map[string]any{"name": "Cron", "grant_types": []string{"client_credentials"}}, tok).Expect(t, 201)
+	id, old := created.Str("client_id"), created.Str("client_secret")
+	grant := func(secret string) int {
+		req := mustRequest(t, "POST", tokenURL, "grant_type=client_credentials", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(id, secret)
+		return e.c.Send(t, req).Status
+	}
+	if st := grant(old); st != 200 {
+		t.Fatalf("client_credentials with the secret: %d", st)
+	}
+	fresh := e.c.Do(t, "POST", "/v1/admin/clients/"+id+"/secret", nil, tok).Expect(t, 200).Str("client_secret")
+	if st := grant(old); st != 401 {
+		t.Fatalf("client_credentials with the rotated-out secret: %d, want 401", st)
+	}
+	if st := grant(fresh); st != 200 {
+		t.Fatalf("client_credentials with the new secret: %d", st)
+	}
+	e.c.Do(t, "DELETE", "/v1/admin/clients/"+id, nil, tok).Expect(t, 204)
+	if st := grant(fresh); st != 401 {
+		t.Fatalf("client_credentials of a deleted client: %d, want 401", st)
+	}
+}

@@ -14,7 +14,14 @@ func (a *App) mountAdmin(ctx context.Context, s *services) error {
 		return err
 	}
 	admins := &api.Admins{Auth: s.auth, Users: s.accounts}
-	registry := &clients.Service{Store: a.db, Audit: s.audit, Sessions: s.sessions, Now: a.now}
+	registry := &clients.Service{Store: a.db, Audit: s.audit, Sessions: s.sessions, Now: a.now,
+		// The OpenID provider (mounted next) caches clients: a changed, rotated or deleted
+		// one is forgotten at once on this replica.
+		Changed: func(id string) {
+			if s.oidc != nil {
+				s.oidc.ForgetClient(id)
+			}
+		}}
 	(&api.AdminClients{Clients: registry, Admins: admins}).Mount(a.router)
 	return nil
 }
