@@ -137,6 +137,16 @@ func TestProviderRefuses(t *testing.T) {
 				t.Fatalf("error = %s", got)
 			}
 		})
+		t.Run("code sent with another redirect_uri", func(t *testing.T) {
+			other, osecret := r.client(store.Client{RedirectURIs: []string{"http://127.0.0.1:9/callback", "http://127.0.0.1:9/other"}})
+			orp := r.relyingParty(other, osecret)
+			a := orp.start()
+			cb := b.signIn(a.url, email, "")
+			orp.conf.RedirectURL = "http://127.0.0.1:9/other" // registered, but not the request's
+			if got := exchangeErr(t, orp, cb.Query().Get("code"), oauth2.VerifierOption(a.verifier)); got != "invalid_grant" {
+				t.Fatalf("error = %s", got)
+			}
+		})
 		t.Run("wrong client secret", func(t *testing.T) {
 			a := rp.start()
 			cb := b.signIn(a.url, email, "")

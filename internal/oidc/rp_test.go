@@ -162,11 +162,13 @@ func TestPublicClientWithLoopbackRedirect(t *testing.T) {
 		if tok.RefreshToken == "" {
 			t.Fatal("no refresh token")
 		}
-		// Another host on the same path is not the registered one.
-		app.conf.RedirectURL = "http://localhost:53127/native"
-		resp, page := r.browser().get(app.start().url)
-		if left(resp) != nil || resp.StatusCode != 400 || !strings.Contains(page, "redirect_uri") {
-			t.Fatalf("localhost for a 127.0.0.1 registration: %d %v", resp.StatusCode, left(resp))
+		// Another loopback host on the same path is not the registered one.
+		for _, other := range []string{"http://localhost:53127/native", "http://[::1]:53127/native"} {
+			app.conf.RedirectURL = other
+			resp, page := r.browser().get(app.start().url)
+			if left(resp) != nil || resp.StatusCode != 400 || !strings.Contains(page, "redirect_uri") {
+				t.Fatalf("%s for a 127.0.0.1 registration: %d %v", other, resp.StatusCode, left(resp))
+			}
 		}
 	})
 }
