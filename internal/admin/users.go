@@ -140,6 +140,11 @@ func (s *Service) bootstrapOnce(ctx context.Context, q store.Queries, email, has
 	if err != nil {
 		return "", err
 	}
+	if u.Admin && !u.Disabled {
+		// Another replica made it an administrator after this transaction counted (on
+		// PostgreSQL each statement sees what committed before it).
+		return BootstrapNothing, nil
+	}
 	if u.Admin {
 		return "", fmt.Errorf("the bootstrap administrator %s is disabled: enable it with `gatehouse admin user enable`", email)
 	}
