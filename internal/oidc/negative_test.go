@@ -29,19 +29,6 @@ func TestProviderRefuses(t *testing.T) {
 		first := rp.start()
 		rp.exchange(t, first, b.signIn(first.url, email, "")) // b now has a session
 
-		set := func(a *authRequest, kv ...string) string {
-			u, _ := url.Parse(a.url)
-			q := u.Query()
-			for i := 0; i < len(kv); i += 2 {
-				if kv[i+1] == "" {
-					q.Del(kv[i])
-				} else {
-					q.Set(kv[i], kv[i+1])
-				}
-			}
-			u.RawQuery = q.Encode()
-			return u.String()
-		}
 		backWith := func(t *testing.T, u, wantErr string) {
 			t.Helper()
 			resp, _ := b.get(u)
@@ -76,27 +63,27 @@ func TestProviderRefuses(t *testing.T) {
 
 		t.Run("unknown client_id is an error page", func(t *testing.T) {
 			a := rp.start()
-			page(t, set(a, "client_id", "no-such-client"))
+			page(t, withParams(a.url, "client_id", "no-such-client"))
 		})
 		t.Run("response_type=token is refused", func(t *testing.T) {
 			a := rp.start()
 			for _, rt := range []string{"token", "id_token", "code id_token", "code token", "none"} {
-				if body := page(t, set(a, "response_type", rt)); !strings.Contains(body, "unsupported_response_type") {
+				if body := page(t, withParams(a.url, "response_type", rt)); !strings.Contains(body, "unsupported_response_type") {
 					t.Fatalf("response_type=%s: %s", rt, body)
 				}
 			}
 		})
 		t.Run("PKCE plain is refused", func(t *testing.T) {
 			a := rp.start()
-			backWith(t, set(a, "code_challenge", a.verifier, "code_challenge_method", "plain"), "invalid_request")
+			backWith(t, withParams(a.url, "code_challenge", a.verifier, "code_challenge_method", "plain"), "invalid_request")
 		})
 		t.Run("PKCE without a method is refused (it would mean plain)", func(t *testing.T) {
 			a := rp.start()
-			backWith(t, set(a, "code_challenge_method", ""), "invalid_request")
+			backWith(t, withParams(a.url, "code_challenge_method", ""), "invalid_request")
 		})
 		t.Run("public client without PKCE gets no code", func(t *testing.T) {
 			a := prp.start()
-			backWith(t, set(a, "code_challenge", "", "code_challenge_method", ""), "invalid_request")
+			backWith(t, withParams(a.url, "code_challenge", "", "code_challenge_method", ""), "invalid_request")
 		})
 		t.Run("missing verifier", func(t *testing.T) {
 			a := rp.start()
@@ -114,7 +101,7 @@ func TestProviderRefuses(t *testing.T) {
 		})
 		t.Run("verifier without a challenge is a downgrade", func(t *testing.T) {
 			a := rp.start()
-			a.url = set(a, "code_challenge", "", "code_challenge_method", "")
+			a.url = withParams(a.url, "code_challenge", "", "code_challenge_method", "")
 			cb := b.signIn(a.url, email, "")
 			if got := exchangeErr(t, rp, cb.Query().Get("code"), oauth2.VerifierOption(a.verifier)); got != "invalid_grant" {
 				t.Fatalf("error = %s", got)

@@ -65,27 +65,13 @@ func TestOIDFBasicOP(t *testing.T) {
 				t.Fatalf("want an error page, got %d %v %q", resp.StatusCode, left(resp), resp.Header.Get("Content-Type"))
 			}
 		}
-		withParams := func(a *authRequest, kv ...string) string {
-			u, _ := url.Parse(a.url)
-			q := u.Query()
-			for i := 0; i < len(kv); i += 2 {
-				if kv[i+1] == "" {
-					q.Del(kv[i])
-				} else {
-					q.Set(kv[i], kv[i+1])
-				}
-			}
-			u.RawQuery = q.Encode()
-			return u.String()
-		}
-
 		t.Run("oidcc-server", func(t *testing.T) { signedIn(t) })
 
 		t.Run("oidcc-response-type-missing", func(t *testing.T) {
 			a := app.start()
 			// The module accepts an error redirect or an error page; Gatehouse shows a page
 			// (the request is malformed before its redirect_uri is worth trusting).
-			resp, body := r.browser().get(withParams(a, "response_type", ""))
+			resp, body := r.browser().get(withParams(a.url, "response_type", ""))
 			errorPage(t, resp, body)
 			if !strings.Contains(body, "response_type") {
 				t.Fatalf("the page does not say what is wrong: %s", body)
@@ -128,7 +114,7 @@ func TestOIDFBasicOP(t *testing.T) {
 		t.Run("oidcc-ensure-request-without-nonce-succeeds-for-code-flow", func(t *testing.T) {
 			b, _, _ := signedIn(t)
 			a := app.start()
-			a.url, a.nonce = withParams(a, "nonce", ""), ""
+			a.url, a.nonce = withParams(a.url, "nonce", ""), ""
 			app.exchange(t, a, codeFor(t, b, a))
 		})
 
@@ -148,7 +134,7 @@ func TestOIDFBasicOP(t *testing.T) {
 			t.Run(sc.module, func(t *testing.T) {
 				b, _, _ := signedIn(t)
 				a := app.start()
-				a.url = withParams(a, "scope", sc.scopes)
+				a.url = withParams(a.url, "scope", sc.scopes)
 				tok, idt := app.exchange(t, a, codeFor(t, b, a))
 				var claims map[string]any
 				_ = idt.Claims(&claims)
@@ -185,7 +171,7 @@ func TestOIDFBasicOP(t *testing.T) {
 		} {
 			t.Run(p.module, func(t *testing.T) {
 				a := app.start()
-				a.url = withParams(a, p.key, p.value)
+				a.url = withParams(a.url, p.key, p.value)
 				app.exchange(t, a, r.browser().signIn(a.url, email, ""))
 			})
 		}
@@ -302,17 +288,17 @@ func TestOIDFBasicOP(t *testing.T) {
 
 		t.Run("oidcc-ensure-registered-redirect-uri", func(t *testing.T) {
 			a := app.start()
-			resp, body := r.browser().get(withParams(a, "redirect_uri", "https://attacker.example/cb"))
+			resp, body := r.browser().get(withParams(a.url, "redirect_uri", "https://attacker.example/cb"))
 			errorPage(t, resp, body)
 		})
 		t.Run("oidcc-ensure-redirect-uri-in-authorization-request", func(t *testing.T) {
 			a := app.start()
-			resp, body := r.browser().get(withParams(a, "redirect_uri", ""))
+			resp, body := r.browser().get(withParams(a.url, "redirect_uri", ""))
 			errorPage(t, resp, body)
 		})
 		t.Run("oidcc-redirect-uri-query-added", func(t *testing.T) {
 			a := app.start()
-			resp, body := r.browser().get(withParams(a, "redirect_uri", rp+"?extra=1"))
+			resp, body := r.browser().get(withParams(a.url, "redirect_uri", rp+"?extra=1"))
 			errorPage(t, resp, body)
 		})
 
@@ -329,7 +315,7 @@ func TestOIDFBasicOP(t *testing.T) {
 		t.Run("oidcc-redirect-uri-query-mismatch", func(t *testing.T) {
 			qc, qsecret := r.client(store.Client{RedirectURIs: []string{rp + "?foo=bar"}})
 			a := r.relyingParty(qc, qsecret).start()
-			resp, body := r.browser().get(withParams(a, "redirect_uri", rp+"?foo=zot"))
+			resp, body := r.browser().get(withParams(a.url, "redirect_uri", rp+"?foo=zot"))
 			errorPage(t, resp, body)
 		})
 
@@ -343,14 +329,14 @@ func TestOIDFBasicOP(t *testing.T) {
 
 		t.Run("oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported", func(t *testing.T) {
 			a := app.start()
-			resp, body := r.browser().get(withParams(a, "request", "eyJhbGciOiJub25lIn0.eyJzdGF0ZSI6IngifQ."))
+			resp, body := r.browser().get(withParams(a.url, "request", "eyJhbGciOiJub25lIn0.eyJzdGF0ZSI6IngifQ."))
 			if left(resp) != nil || resp.StatusCode != 400 || !strings.Contains(body, "request_not_supported") {
 				t.Fatalf("unsigned request object: %d %v", resp.StatusCode, left(resp))
 			}
 		})
 		t.Run("oidcc-request-uri-unsigned-supported-correctly-or-rejected-as-unsupported", func(t *testing.T) {
 			a := app.start()
-			resp, body := r.browser().get(withParams(a, "request_uri", "https://rp.example/request.jwt"))
+			resp, body := r.browser().get(withParams(a.url, "request_uri", "https://rp.example/request.jwt"))
 			if left(resp) != nil || resp.StatusCode != 400 || !strings.Contains(body, "request_uri_not_supported") {
 				t.Fatalf("request_uri: %d %v", resp.StatusCode, left(resp))
 			}

@@ -343,3 +343,18 @@ func postForm(t *testing.T, u string, form url.Values, user, pass string) (int, 
 var noRedirect = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
 	return http.ErrUseLastResponse
 }}
+
+// withParams returns the URL with the given query parameters set (an empty value deletes one).
+func withParams(raw string, kv ...string) string {
+	u, _ := url.Parse(raw)
+	q := u.Query()
+	for i := 0; i < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			q.Del(kv[i])
+		} else {
+			q.Set(kv[i], kv[i+1])
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
