@@ -385,7 +385,13 @@ func TestOIDFBasicOP(t *testing.T) {
 
 		t.Run("oidcc-discovery-endpoint-verification", func(t *testing.T) {
 			for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
-				resp, err := http.Get(r.srv.URL + path)
+				// The issuer comes from configuration, whatever the request says it reached.
+				req, _ := http.NewRequest("GET", r.srv.URL+path, nil)
+				req.Host = "attacker.example"
+				req.Header.Set("X-Forwarded-Host", "attacker.example")
+				req.Header.Set("X-Forwarded-Proto", "https")
+				req.Header.Set("Forwarded", "host=attacker.example;proto=https")
+				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					t.Fatal(err)
 				}

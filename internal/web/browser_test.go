@@ -63,6 +63,10 @@ func TestBrowser(t *testing.T) {
 	}
 	noHorizontalScroll(t, ctx, base+"/login", 320)
 	noHorizontalScroll(t, ctx, base+"/register", 320)
+	for _, page := range []string{"/login", "/register", "/password/forgot"} {
+		step(t, ctx, "open "+page, chromedp.Navigate(base+page))
+		everyInputLabelled(t, ctx)
+	}
 	screenshots(t, ctx, base+"/login", "login")
 
 	signIn(t, ctx, base, email)
@@ -96,6 +100,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("%d backup codes shown, want 10", n)
 	}
 	step(t, ctx, "the account page", chromedp.Navigate(base+"/account"), waitText("Remove the authenticator app"))
+	everyInputLabelled(t, ctx)
 	noHorizontalScroll(t, ctx, base+"/account", 320)
 	screenshots(t, ctx, base+"/account", "account")
 
@@ -115,6 +120,7 @@ func TestBrowser(t *testing.T) {
 	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "/login/mfa") {
 		t.Fatalf("the second step is at %s", loc)
 	}
+	everyInputLabelled(t, ctx)
 	screenshots(t, ctx, base+"/login/mfa", "mfa")
 	// The code of the next time step: the one of this step was used to confirm.
 	code, _ = totp.GenerateCode(secret, time.Now().Add(30*time.Second))
@@ -246,6 +252,20 @@ func (a *browserApp) finish(t *testing.T, email string) {
 	_ = idt.Claims(&claims)
 	if idt.Nonce != a.nonce || claims.Email != email || !slices.Contains(claims.AMR, "otp") || !slices.Contains(claims.AMR, "mfa") {
 		t.Fatalf("the app's ID token says nonce %q, %+v", idt.Nonce, claims)
+	}
+}
+
+// everyInputLabelled checks that each visible form control of the current page has a
+// label a screen reader announces (a <label>, aria-label or aria-labelledby).
+func everyInputLabelled(t *testing.T, ctx context.Context) {
+	t.Helper()
+	missing := eval[[]string](t, ctx, `Array.from(document.querySelectorAll("input, select, textarea"))
+		.filter(e => e.type !== "hidden" && e.type !== "submit" && e.type !== "button")
+		.filter(e => e.labels.length === 0 && !e.getAttribute("aria-label") && !e.getAttribute("aria-labelledby"))
+		.map(e => e.name || e.id || e.outerHTML)`)
+	if len(missing) > 0 {
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		t.Fatalf("%s: form controls without a label: %v", loc, missing)
 	}
 }
 
