@@ -23,6 +23,8 @@ import (
 type server struct {
 	*op.LegacyServer
 	p *Provider
+	// verified remembers access tokens that userinfo and introspection verified (verified.go).
+	verified verifiedTokens
 }
 
 // VerifyAuthRequest finds the client; an unknown client_id is refused on the page,
@@ -199,15 +201,6 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 		return nil, err
 	}
 	return op.NewResponse(resp), nil
-}
-
-// UserInfo answers 401 invalid_token for anything but a live grant's access token.
-func (s *server) UserInfo(ctx context.Context, r *op.Request[oidc.UserInfoRequest]) (*op.Response, error) {
-	resp, err := s.LegacyServer.UserInfo(ctx, r)
-	if err != nil {
-		return nil, op.NewStatusError(&oidc.Error{ErrorType: "invalid_token", Description: "the access token is invalid, expired or revoked"}, 401)
-	}
-	return resp, nil
 }
 
 // Discovery lists what this provider does, and only that.
