@@ -155,6 +155,10 @@ func TestProviderRefuses(t *testing.T) {
 			if code != 200 || body["active"] != false || len(body) != 1 {
 				t.Fatalf("another client's introspection: %d %v", code, body)
 			}
+			code, body, _ = postForm(t, r.srv.URL+"/oauth/introspect", url.Values{"token": {tok.AccessToken}}, c.ID, "wrong")
+			if code != 401 || body["error"] != "invalid_client" {
+				t.Fatalf("introspection with a wrong secret: %d %v", code, body)
+			}
 			code, _, _ = postForm(t, r.srv.URL+"/oauth/introspect", url.Values{"token": {tok.AccessToken}}, "", "")
 			if code != 401 && code != 400 {
 				t.Fatalf("unauthenticated introspection: %d", code)

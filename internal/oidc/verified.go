@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -39,12 +38,9 @@ func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionR
 		return s.LegacyServer.Introspect(ctx, r)
 	}
 	if err := s.p.storage.AuthorizeClientIDSecret(ctx, cc.ClientID, cc.ClientSecret); err != nil {
-		// As the library's clientAuthError(oidc.ErrUnauthorizedClient(), err).
-		var oe *oidc.Error
-		if errors.As(err, &oe) && oe != nil && oe.ErrorType == oidc.ServerError {
-			return nil, oidc.ErrServerError().WithParent(err)
-		}
-		return nil, oidc.ErrUnauthorizedClient().WithParent(err)
+		// 401 invalid_client for a failed authentication (RFC 7662 §2.1 points to RFC 6749
+		// §5.2), 503 when the store could not say.
+		return nil, err
 	}
 	resp := new(oidc.IntrospectionResponse)
 	tokenID, subject, ok := s.accessToken(ctx, r.Data.Token)
