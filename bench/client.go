@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
-// client is a keep-alive JSON client shared by a scenario's workers.
+// client is a keep-alive HTTP client shared by a scenario's workers. It does not follow
+// redirects: the code flow reads each one.
 type client struct {
 	base string
 	http *http.Client
@@ -26,7 +29,8 @@ func newClient(base string, conns int) *client {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return &client{base: base, tr: tr, http: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
+	return &client{base: base, tr: tr, http: &http.Client{Transport: tr, Timeout: 60 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 // close drops the idle connections so the next scenario starts with its own.
@@ -46,6 +50,20 @@ func (c *client) post(ctx context.Context, path string, body any, bearer string)
 	return c.send(req, bearer)
 }
 
+// postForm sends a form, with HTTP Basic client authentication when user is set (each
+// part form-encoded first, RFC 6749 §2.3.1).
+func (c *client) postForm(ctx context.Context, path string, form url.Values, user, pass string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if user != "" {
+		req.SetBasicAuth(url.QueryEscape(user), url.QueryEscape(pass))
+	}
+	return c.send(req, "")
+}
+
 // get sends a GET and returns the status and response body.
 func (c *client) get(ctx context.Context, path, bearer string) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
@@ -60,15 +78,21 @@ func (c *client) send(req *http.Request, bearer string) (int, []byte, error) {
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
+	st, _, body, err := c.sendRaw(req)
+	return st, body, err
+}
+
+// sendRaw sends req as it is and returns the status, headers and whole body.
+func (c *client) sendRaw(req *http.Request) (int, http.Header, []byte, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	body, err := io.ReadAll(resp.Body)
 	if cerr := resp.Body.Close(); err == nil {
 		err = cerr
 	}
-	return resp.StatusCode, body, err
+	return resp.StatusCode, resp.Header, body, err
 }
 
 // errBadResponse marks a response with the expected status but an unusable body.

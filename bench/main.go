@@ -24,7 +24,8 @@ import (
 )
 
 // allScenarios is what -scenario all runs, in this order.
-var allScenarios = []string{"register", "login", "refresh", "me", "jwks", "authz"}
+var allScenarios = []string{"register", "login", "refresh", "me", "jwks", "authz",
+	"client_credentials", "introspect", "userinfo", "codeflow"}
 
 // options are the parsed command-line flags.
 type options struct {
@@ -39,6 +40,8 @@ type options struct {
 	argonMem  uint // 0: the server's default
 	argonIter uint // 0: the server's default
 	extraEnv  []string
+	// With -target, the confidential client the OAuth scenarios use.
+	clientID, clientSecret, redirectURI string
 }
 
 // envList collects repeated -env KEY=VALUE flags.
@@ -86,6 +89,9 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")
 	flag.UintVar(&o.argonMem, "argon2-memory-kib", 0, "argon2id memory for the server and the ceiling measurement (0: server default)")
 	flag.UintVar(&o.argonIter, "argon2-iterations", 0, "argon2id passes for the server and the ceiling measurement (0: server default)")
+	flag.StringVar(&o.clientID, "client-id", "", "with -target: a confidential first-party client for the OAuth scenarios")
+	flag.StringVar(&o.clientSecret, "client-secret", "", "with -target: that client's secret")
+	flag.StringVar(&o.redirectURI, "redirect-uri", benchRedirectURI, "with -target: a redirect URI registered for that client")
 	flag.Var(&extra, "env", "extra KEY=VALUE for the started server (repeatable), e.g. -env GATEHOUSE_SIGNING_ALG=ES256")
 	flag.Parse()
 	o.extraEnv = extra
@@ -105,6 +111,8 @@ func parseFlags() (options, error) {
 		if o.db != "" || len(o.extraEnv) > 0 {
 			return o, errors.New("-db and -env configure the started server: not with -target")
 		}
+	} else if o.clientID != "" || o.clientSecret != "" {
+		return o, errors.New("-client-id and -client-secret are for -target: the started server gets its own client")
 	}
 	for _, s := range strings.Split(scen, ",") {
 		switch s = strings.TrimSpace(s); {
@@ -115,6 +123,9 @@ func parseFlags() (options, error) {
 		default:
 			return o, fmt.Errorf("unknown scenario %q (want %s or all)", s, strings.Join(allScenarios, ", "))
 		}
+	}
+	if o.target != "" && needsApp(o.scenarios) && (o.clientID == "" || o.clientSecret == "") {
+		return o, errNoApp
 	}
 	return o, nil
 }
@@ -133,6 +144,10 @@ type summary struct {
 	HashParams   string   `json:"hash_params"`
 	HashMS       float64  `json:"hash_ms"`
 	LoginCeiling float64  `json:"login_ceiling_per_s"`
+	Client       string   `json:"oauth_client,omitempty"` // how the OAuth scenarios' client was registered
+	SignAlg      string   `json:"signing_alg,omitempty"`
+	SignUS       float64  `json:"sign_us,omitempty"`
+	SignCeiling  float64  `json:"signing_ceiling_per_s,omitempty"`
 	Results      []result `json:"results"`
 }
 
@@ -168,13 +183,31 @@ func run(ctx context.Context, o options) (err error) {
 	fmt.Printf("hash time (%s, one core): %.1f ms; hash-bound login ceiling on %d CPUs: %.1f/s\n\n",
 		hc.params, s.HashMS, s.CPUs, s.LoginCeiling)
 
+	var sc signCost
+	if needsApp(o.scenarios) {
+		if app, err = prepareApp(ctx, srv, o); err != nil {
+			return fmt.Errorf("OAuth client: %w", err)
+		}
+		s.Client = fmt.Sprintf("%s (registered by %s)", app.id, app.how)
+		fmt.Printf("OAuth client: %s\n", s.Client)
+		if sc, err = measureSign(ctx, app.alg); err != nil {
+			return fmt.Errorf("signing measurement: %w", err)
+		}
+		s.SignAlg, s.SignUS, s.SignCeiling = sc.alg, float64(sc.perSign)/float64(time.Microsecond), sc.ceiling
+		fmt.Printf("signing time (%s, one core): %.1f µs; signing-bound ceiling on %d CPUs: %.0f tokens/s\n\n",
+			sc.alg, s.SignUS, s.CPUs, sc.ceiling)
+	}
+
 	for _, name := range o.scenarios {
 		r, err := measure(ctx, srv, o, name, scenarios[name])
 		if err != nil {
 			return fmt.Errorf("scenario %s: %w", name, err)
 		}
-		if name == "login" && hc.ceiling > 0 {
-			r.Note = fmt.Sprintf("login = %.0f%% of ceiling", 100*r.RPS/hc.ceiling)
+		switch {
+		case (name == "login" || name == "codeflow") && hc.ceiling > 0:
+			r.Note = fmt.Sprintf("%s = %.0f%% of the login ceiling", name, 100*r.RPS/hc.ceiling)
+		case name == "client_credentials" && sc.ceiling > 0:
+			r.Note = fmt.Sprintf("%s = %.0f%% of the %s signing ceiling", name, 100*r.RPS/sc.ceiling, sc.alg)
 		}
 		s.Results = append(s.Results, r)
 		printResult(os.Stdout, r)

@@ -32,13 +32,31 @@ func measure(ctx context.Context, srv *server, o options, name string, sc scenar
 	for i, w := range workers {
 		wg.Go(func() { tallies[i] = drive(ctx, c, sc, w, begin, end) })
 	}
+	// CPU use over the measured window (begin to end).
+	var cpuFrom, cpuTo cpuSnap
+	wg.Go(func() {
+		for _, at := range []time.Time{begin, end} {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Until(at)):
+			}
+			if at == begin {
+				cpuFrom = srv.cpu()
+			} else {
+				cpuTo = srv.cpu()
+			}
+		}
+	})
 	wg.Wait()
 	elapsed := time.Since(begin) // requests started before end count; so does their tail
 	mem := stopSampling()
 	if err := ctx.Err(); err != nil {
 		return result{}, err
 	}
-	return summarize(name, len(workers), elapsed, tallies, mem), nil
+	r := summarize(name, len(workers), elapsed, tallies, mem)
+	r.CPU = cpuFrom.share(cpuTo)
+	return r, nil
 }
 
 // setupAll runs the setup of every worker, a few at a time so that the server's hash queue

@@ -29,7 +29,10 @@ func newTally() tally { return tally{errs: map[string]int{}, firsts: map[string]
 // fail records a failed request: an unexpected status, a transport error or a bad body.
 func (t *tally) fail(status int, body []byte, err error) {
 	var kind, detail string
+	var se *stepError
 	switch {
+	case errors.As(err, &se):
+		kind, detail = se.step+" "+strconv.Itoa(se.status), se.Error()
 	case errors.Is(err, errBadResponse):
 		kind, detail = "bad body", err.Error()
 	case err != nil:
@@ -99,6 +102,8 @@ type result struct {
 	ReloginFailures int         `json:"relogin_failures,omitempty"`
 	ReloginError    string      `json:"relogin_error,omitempty"`
 	Note            string      `json:"note,omitempty"`
+	// CPU is where the machine's CPU went during the measured window (cpu.go).
+	CPU cpuShare `json:"cpu"`
 }
 
 // summarize merges the workers' tallies; percentiles are exact (nearest rank).
@@ -160,12 +165,15 @@ func (r result) errText() string {
 
 // printResult prints one scenario's line, then the first failure of each frequent kind.
 func printResult(w io.Writer, r result) {
-	fmt.Fprintf(w, "%-8s c=%-3d %7d req in %.1fs  %9.1f req/s  p50 %7.2f  p95 %7.2f  p99 %7.2f  max %7.2f ms  errors %s  peak RSS %s (VmHWM %s)",
+	fmt.Fprintf(w, "%-18s c=%-3d %7d req in %.1fs  %9.1f req/s  p50 %7.2f  p95 %7.2f  p99 %7.2f  max %7.2f ms  errors %s  peak RSS %s (VmHWM %s)",
 		r.Scenario, r.Conc, r.Requests, r.ElapsedS, r.RPS, r.P50, r.P95, r.P99, r.Max, r.errText(), mibFloat(r.PeakRSS), mibFloat(r.HWM))
 	if r.Note != "" {
 		fmt.Fprint(w, "  "+r.Note)
 	}
 	fmt.Fprintln(w)
+	if r.CPU != (cpuShare{}) {
+		fmt.Fprintf(w, "    CPU of the machine while measured: server %.0f%%, bench %.0f%%, other processes %.0f%%\n", r.CPU.Server, r.CPU.Bench, r.CPU.Other)
+	}
 	for i, k := range r.ErrorKinds {
 		if i == 3 {
 			break

@@ -169,4 +169,10 @@ var scenarios = map[string]scenario{
 		want:    200,
 		recover: relogin,
 	},
+	// The OAuth 2.0 / OpenID Connect provider (oauth.go), with the bench's client.
+	"client_credentials": {do: clientCredentials, want: 200},
+	"introspect":         {setup: setupGrant, do: introspect, want: 200, recover: regrant},
+	"userinfo":           {setup: setupGrant, do: userinfo, want: 200, recover: regrant},
+	// One request is one whole flow, which verifies one password like a login.
+	"codeflow": {setup: setupAccount, do: codeFlow, want: 200},
 }
