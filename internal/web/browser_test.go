@@ -117,11 +117,12 @@ func TestBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#password"), goodPassword),
 		chromedp.Click(chromedp.CSS("#login-form button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("#code")))
-	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "/login/mfa") {
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	if !strings.Contains(loc, "/login/mfa") {
 		t.Fatalf("the second step is at %s", loc)
 	}
 	everyInputLabelled(t, ctx)
-	screenshots(t, ctx, base+"/login/mfa", "mfa")
+	screenshots(t, ctx, loc, "mfa") // loc keeps the app's auth_request
 	// The code of the next time step: the one of this step was used to confirm.
 	code, _ = totp.GenerateCode(secret, time.Now().Add(30*time.Second))
 	step(t, ctx, "pass the TOTP step",
