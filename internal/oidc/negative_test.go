@@ -142,7 +142,10 @@ func TestProviderRefuses(t *testing.T) {
 			if got := exchangeErr(t, &bad, cb.Query().Get("code"), oauth2.VerifierOption(a.verifier)); got != "invalid_client" {
 				t.Fatalf("error = %s", got)
 			}
-			code, body, _ := postForm(t, r.srv.URL+"/oauth/token", url.Values{"grant_type": {"client_credentials"}}, c.ID, "wrong")
+			code, body, h := postForm(t, r.srv.URL+"/oauth/token", url.Values{"grant_type": {"client_credentials"}}, c.ID, "wrong")
+			if h.Get("Cache-Control") != "no-store" {
+				t.Fatalf("token endpoint Cache-Control = %q", h.Get("Cache-Control"))
+			}
 			if code != 401 || body["error"] != "invalid_client" {
 				t.Fatalf("client_credentials with a wrong secret: %d %v", code, body)
 			}

@@ -134,6 +134,11 @@ func TestRelyingPartySignsInThroughTheHostedPages(t *testing.T) {
 		if err != nil {
 			t.Fatalf("client_credentials: %v", err)
 		}
+		// Token answers are never cached (API.md Conventions).
+		code, _, h := postForm(t, r.srv.URL+"/oauth/token", url.Values{"grant_type": {"client_credentials"}}, c.ID, secret)
+		if code != 200 || h.Get("Cache-Control") != "no-store" {
+			t.Fatalf("client_credentials answer: %d Cache-Control %q", code, h.Get("Cache-Control"))
+		}
 		code, body, _ := postForm(t, r.srv.URL+"/oauth/introspect", url.Values{"token": {ctok.AccessToken}}, c.ID, secret)
 		if code != 200 || body["active"] != true || body["sub"] != c.ID || body["client_id"] != c.ID {
 			t.Fatalf("introspection of a client token: %d %v", code, body)
