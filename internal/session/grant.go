@@ -21,18 +21,6 @@ const (
 	ReasonEndSession    = "end_session"
 )
 
-// MakeBrowser turns a session that a sign-in on the hosted pages just started into a
-// browser session, reached by the returned cookie value (256 random bits; only its hash
-// is stored). The session's refresh token was never shown to anyone and browser
-// sessions are refused at every refresh endpoint.
-func (s *Service) MakeBrowser(ctx context.Context, sessionID string) (string, error) {
-	cookie, hash := token.NewOpaque()
-	if err := s.Store.SetSessionCookie(ctx, sessionID, hash); err != nil {
-		return "", fmt.Errorf("session: make browser session: %w", err)
-	}
-	return cookie, nil
-}
-
 // ByCookie returns the live browser session a cookie value reaches; ErrNotFound for
 // anything else. It reads the database each time: the hosted pages are not a hot path,
 // and a revocation must show at once.

@@ -42,6 +42,11 @@ const (
 type Device struct {
 	IP        string
 	UserAgent string
+	// Browser: the sign-in is on the hosted pages. The session is a browser session,
+	// reached by a cookie (Tokens.Cookie); no refresh or access token is issued, since
+	// the pages never show them and browser sessions are refused at every refresh
+	// endpoint.
+	Browser bool
 }
 
 // Tokens are what a client gets when a session starts or refreshes.
@@ -50,6 +55,7 @@ type Tokens struct {
 	ExpiresIn    int
 	RefreshToken string
 	SessionID    string
+	Cookie       string // a browser session's cookie value (256 random bits; only its hash is stored)
 }
 
 // ReplayAuditEvery: a used refresh token of a session that already ended is answered
@@ -115,8 +121,16 @@ func (s *Service) Start(ctx context.Context, q store.Queries, userID string, amr
 		sess.OrgID = orgID
 		limit(sess, sc, now)
 	}
+	var cookie string
+	if dev.Browser {
+		sess.Kind = store.SessionBrowser
+		cookie, sess.CookieHash = token.NewOpaque()
+	}
 	if err := q.CreateSession(ctx, sess); err != nil {
 		return nil, err
+	}
+	if dev.Browser {
+		return &Tokens{SessionID: sess.ID, Cookie: cookie}, nil
 	}
 	return s.issue(ctx, q, sess, sc)
 }

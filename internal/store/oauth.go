@@ -116,8 +116,6 @@ type Consents interface {
 
 // BrowserSessions finds sessions by their cookie and grants by client.
 type BrowserSessions interface {
-	// SetSessionCookie makes the session a browser session reached by the cookie's hash.
-	SetSessionCookie(ctx context.Context, id, cookieHash string) error
 	// SessionByCookie returns the session whose cookie hashes to cookieHash.
 	SessionByCookie(ctx context.Context, cookieHash string) (*Session, error)
 	// ListGrants returns the user's live OAuth grant sessions, newest first.

@@ -26,6 +26,9 @@ type Session struct {
 	ParentID string
 	// AuthTime is when the user last proved who they are (a grant inherits its parent's).
 	AuthTime time.Time
+	// CookieHash is set when a browser session is created: the hash of the cookie that
+	// reaches it (unique). It is never read back.
+	CookieHash string
 }
 
 // Live reports whether the session may still be used at now, given the idle limit.

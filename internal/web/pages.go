@@ -161,18 +161,17 @@ func (p *Pages) requireSession(w http.ResponseWriter, r *http.Request) (*store.S
 	return nil, nil
 }
 
-// signIn turns the session a sign-in just started into the browser's session: the
-// cookie is set, the tokens are dropped (the pages never show them).
+// signIn sets the cookie of the browser session a sign-in just started (with
+// device(r), which asks for one) and returns that session.
 func (p *Pages) signIn(w http.ResponseWriter, r *http.Request, tokens *session.Tokens) (*store.Session, error) {
-	cookie, err := p.Sessions.MakeBrowser(r.Context(), tokens.SessionID)
+	if tokens.Cookie == "" {
+		return nil, errors.New("web: the sign-in did not start a browser session")
+	}
+	sess, err := p.Sessions.ByCookie(r.Context(), tokens.Cookie)
 	if err != nil {
 		return nil, err
 	}
-	sess, err := p.Sessions.ByCookie(r.Context(), cookie)
-	if err != nil {
-		return nil, err
-	}
-	p.jar.set(w, sessionCookie, cookie, 0)
+	p.jar.set(w, sessionCookie, tokens.Cookie, 0)
 	return sess, nil
 }
 
@@ -208,10 +207,11 @@ func (p *Pages) proceed(w http.ResponseWriter, r *http.Request, f flow, sess *st
 	return nil
 }
 
-// device is where the request comes from, as the API records it.
+// device is where the request comes from, as the API records it; a sign-in started
+// with it makes a browser session.
 func device(r *http.Request) session.Device {
 	info := reqinfo.From(r.Context())
-	return session.Device{IP: info.IP, UserAgent: info.UserAgent}
+	return session.Device{IP: info.IP, UserAgent: info.UserAgent, Browser: true}
 }
 
 func clientIP(r *http.Request) string { return reqinfo.From(r.Context()).IP }

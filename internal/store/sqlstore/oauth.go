@@ -225,11 +225,6 @@ func (q queries) DeleteConsent(ctx context.Context, userID, clientID string) err
 	return affected(q.w.ExecContext(ctx, `DELETE FROM oauth_consents WHERE user_id = $1 AND client_id = $2`, userID, clientID))
 }
 
-func (q queries) SetSessionCookie(ctx context.Context, id, cookieHash string) error {
-	return affected(q.w.ExecContext(ctx, `UPDATE sessions SET kind = 'browser', cookie_hash = $1 WHERE id = $2 AND kind <> 'oauth'`,
-		cookieHash, id))
-}
-
 func (q queries) SessionByCookie(ctx context.Context, cookieHash string) (*store.Session, error) {
 	return scanSession(q.readRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE cookie_hash = $1`, cookieHash))
 }

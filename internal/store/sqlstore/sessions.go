@@ -40,11 +40,15 @@ func (q queries) CreateSession(ctx context.Context, s *store.Session) error {
 	if !s.AuthTime.IsZero() {
 		authTime = &s.AuthTime
 	}
+	var cookieHash *string // NULL unless a browser session: the unique index skips NULLs
+	if s.CookieHash != "" {
+		cookieHash = &s.CookieHash
+	}
 	_, err := q.w.ExecContext(ctx, `INSERT INTO sessions (id, user_id, org_id, amr, ip, user_agent, created_at, last_seen_at, expires_at,
-		kind, client_id, scopes, parent_id, auth_time)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		kind, client_id, scopes, parent_id, auth_time, cookie_hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		s.ID, s.UserID, s.OrgID, listValue(s.AMR), s.IP, s.UserAgent, ts(s.CreatedAt), ts(s.LastSeenAt), ts(s.ExpiresAt),
-		kind, s.ClientID, strings.Join(s.Scopes, " "), s.ParentID, tsp(authTime))
+		kind, s.ClientID, strings.Join(s.Scopes, " "), s.ParentID, tsp(authTime), cookieHash)
 	if err != nil {
 		return fmt.Errorf("sqlstore: create session: %w", mapErr(err))
 	}
