@@ -26,7 +26,7 @@ func (s *server) UserInfo(ctx context.Context, r *op.Request[oidc.UserInfoReques
 	if err := s.p.storage.SetUserinfoFromToken(ctx, info, tokenID, subject, r.Header.Get("origin")); err != nil {
 		return nil, invalid
 	}
-	return op.NewResponse(info), nil
+	return op.NewResponse(userInfoBody(info)), nil
 }
 
 // Introspect is the library's LegacyServer.Introspect with the token's verification
@@ -51,7 +51,7 @@ func (s *server) Introspect(ctx context.Context, r *op.Request[op.IntrospectionR
 		return op.NewResponse(resp), nil
 	}
 	resp.Active = true
-	return op.NewResponse(resp), nil
+	return op.NewResponse(introspectionBody(resp)), nil
 }
 
 // accessToken returns the token id and subject of an access token the library accepts
