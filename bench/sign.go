@@ -21,13 +21,18 @@ type signCost struct {
 	alg     string
 	perSign time.Duration // mean time of one signature on one core
 	ceiling float64       // runtime.NumCPU() / perSign, tokens per second
+	// parallel is the rate measured with NumCPU workers signing at once: what the CPUs
+	// deliver when they all sign, which on shared or hyper-threaded cores is below
+	// ceiling (two RSA signatures side by side each take longer than one alone).
+	parallel float64
 }
 
 // measureSign times sequential signatures of a client access token's claims with a key
 // of the server's algorithm (RSA-2048, P-256 or Ed25519, as internal/keys makes them), on
 // one worker, the way the provider's library signs each token: a new jose signer over
 // the key, the claims marshalled, signed and serialized. A client_credentials answer
-// signs one such token, so the CPUs can sustain at most NumCPU / perSign of them.
+// signs one such token, so the CPUs can sustain at most NumCPU / perSign of them; the
+// same signatures on NumCPU workers at once say how far the cores really scale.
 func measureSign(ctx context.Context, alg string) (signCost, error) {
 	var key crypto.Signer
 	var err error
@@ -82,5 +87,33 @@ func measureSign(ctx context.Context, alg string) (signCost, error) {
 		}
 	}
 	per := time.Since(start) / time.Duration(n)
-	return signCost{alg: alg, perSign: per, ceiling: float64(runtime.NumCPU()) / per.Seconds()}, nil
+
+	cpus := runtime.NumCPU()
+	errs := make(chan error, cpus)
+	start = time.Now()
+	for range cpus {
+		go func() {
+			for range n {
+				if err := ctx.Err(); err != nil {
+					errs <- err
+					return
+				}
+				if err := sign(); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range cpus {
+		if e := <-errs; e != nil && err == nil {
+			err = e
+		}
+	}
+	if err != nil {
+		return signCost{}, err
+	}
+	parallel := float64(cpus*n) / time.Since(start).Seconds()
+	return signCost{alg: alg, perSign: per, ceiling: float64(cpus) / per.Seconds(), parallel: parallel}, nil
 }
