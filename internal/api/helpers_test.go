@@ -26,6 +26,7 @@ type env struct {
 // eachBackend runs fn against SQLite and PostgreSQL, side by side: each has its own
 // server and database, and while one waits on its disk the other runs.
 func eachBackend(t *testing.T, fn func(t *testing.T, dbURL func(testing.TB) string)) {
+	t.Parallel() // each test has its own servers and databases (see TestMain)
 	for _, b := range testdb.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()

@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/httpx"
 	"github.com/gatehouse-id/gatehouse/internal/janitor"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
+	"github.com/gatehouse-id/gatehouse/internal/password"
 	"github.com/gatehouse-id/gatehouse/internal/secretbox"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
@@ -40,10 +41,17 @@ type App struct {
 	registry *prometheus.Registry
 	router   *api.Router
 	handler  http.Handler
+	hasher   *password.Hasher
 	// background holds the loops (outbox sender, key rotation) stopped on shutdown.
 	background []func(ctx context.Context)
 	closers    []func()
 }
+
+// StartedUp returns once start-up work done in the background (the password hasher's
+// calibration hash) is over. A process that serves one App hands the garbage start-up
+// leaves behind back to the OS then (cmd/gatehouse serve); the App does not force a
+// process-wide collection itself, since it may share its process (tests run hundreds).
+func (a *App) StartedUp() { a.hasher.Ready() }
 
 // New opens and migrates the database and builds every service. Close releases them.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (*App, error) {

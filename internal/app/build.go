@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime"
-	"runtime/debug"
 
 	"github.com/go-webauthn/webauthn/webauthn"
 
@@ -57,13 +55,7 @@ func (a *App) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Start-up leaves garbage behind (the migration parser's buffers, the dummy hash's
-	// 19 MiB): hand it back to the OS once, so that an idle server stays small.
-	a.background = append(a.background, func(context.Context) {
-		hasher.Ready()
-		runtime.GC()
-		debug.FreeOSMemory()
-	})
+	a.hasher = hasher
 	composer, err := notify.NewComposer(cfg.ProductName)
 	if err != nil {
 		return err

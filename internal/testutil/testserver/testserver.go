@@ -5,6 +5,7 @@ package testserver
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"sync"
@@ -69,11 +70,20 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+var quietLibraries sync.Once
+
 // Start serves a new Gatehouse on 127.0.0.1 with its own database at dbURL. Password
 // hashing uses small argon2 parameters and signing keys are ES256, so tests run fast;
 // tests of the defaults ask for them (With).
 func Start(t testing.TB, dbURL string, opts ...Option) *Server {
 	t.Helper()
+	quietLibraries.Do(func() {
+		// The OpenID library logs to the process's default logger (every route it
+		// registers, every refused request); each server's own log is kept per test.
+		if os.Getenv("GATEHOUSE_TEST_LOGS") == "" {
+			slog.SetDefault(slog.New(slog.DiscardHandler))
+		}
+	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
