@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"encoding/json"
+	"io"
 	"reflect"
 	"testing"
 	"time"
@@ -86,5 +87,36 @@ func TestAnswersWithOtherMembersKeepTheLibrarysEncoding(t *testing.T) {
 	resp = &oidc.IntrospectionResponse{Active: true, Claims: map[string]any{"sid": "s", "org": "o"}}
 	if body := introspectionBody(resp); body != any(resp) {
 		t.Fatalf("introspection with another claim answered %T", body)
+	}
+}
+
+// The encodings side by side: go test -run '^$' -bench Answer ./internal/oidc/
+func BenchmarkAnswerEncoding(b *testing.B) {
+	u := &store.User{ID: "0193a1b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b", Email: "ada@example.com", Name: "Ada Lovelace",
+		UpdatedAt: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)}
+	info := new(oidc.UserInfo)
+	setClaims(info, u, []string{"openid", "profile", "email"})
+	resp := &oidc.IntrospectionResponse{Active: true, Scope: oidc.SpaceDelimitedArray{"openid", "profile", "email"},
+		ClientID: "app", Subject: u.ID, Audience: oidc.Audience{"app"}, TokenType: oidc.BearerToken,
+		AuthTime: oidc.FromTime(u.UpdatedAt), AuthenticationMethodsReferences: []string{"pwd"}, Username: u.Email,
+		Claims: map[string]any{"sid": "0193a1b2-0000-7e8f-9a0b-1c2d3e4f5a6b"}}
+	for _, c := range []struct {
+		name string
+		v    func() any
+	}{
+		{"userinfo/library", func() any { return info }},
+		{"userinfo/one-pass", func() any { return userInfoBody(info) }},
+		{"introspection/library", func() any { return resp }},
+		{"introspection/one-pass", func() any { return introspectionBody(resp) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				// What the library's response writer does: a json.Encoder over the value.
+				if err := json.NewEncoder(io.Discard).Encode(c.v()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
