@@ -4,10 +4,14 @@ package testserver
 
 import (
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +20,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/logging"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 )
 
 // Server is a running Gatehouse.
@@ -84,6 +89,9 @@ func Start(t testing.TB, dbURL string, opts ...Option) *Server {
 			slog.SetDefault(slog.New(slog.DiscardHandler))
 		}
 	})
+	if err := seedSQLite(dbURL); err != nil {
+		t.Fatalf("migrated SQLite template: %v", err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
@@ -132,6 +140,62 @@ func Start(t testing.TB, dbURL string, opts ...Option) *Server {
 	go func() { s.done <- a.Serve(ctx, ln) }()
 	t.Cleanup(func() { s.Stop(t) })
 	return s
+}
+
+// migratedSQLite is a freshly migrated SQLite database file, made once per test process.
+// A server started where no SQLite database exists yet gets a copy: the same database
+// migrating it would make, without parsing and running every migration for each of the
+// hundreds of servers a package starts (goose's SQL parser took a quarter of the api
+// package's CPU under -race). The migrations themselves are tested in internal/store and
+// cmd/gatehouse, on fresh databases.
+var migratedSQLite struct {
+	once sync.Once
+	file []byte
+	err  error
+}
+
+// seedSQLite writes the migrated template to dbURL's path when dbURL is a SQLite URL
+// whose file does not exist yet; anything else is left to the app.
+func seedSQLite(dbURL string) error {
+	path, ok := strings.CutPrefix(dbURL, "sqlite://")
+	if !ok || path == "" || strings.ContainsAny(path, "?#") {
+		return nil
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	migratedSQLite.once.Do(func() { migratedSQLite.file, migratedSQLite.err = migrateTemplate() })
+	if migratedSQLite.err != nil {
+		return migratedSQLite.err
+	}
+	return os.WriteFile(path, migratedSQLite.file, 0o600)
+}
+
+// migrateTemplate migrates an empty SQLite database and returns its file, closed (and
+// so checkpointed: nothing is left in the write-ahead log).
+func migrateTemplate() ([]byte, error) {
+	dir, err := os.MkdirTemp("", "gatehouse-testserver-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "template.db")
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, "sqlite://"+path, sqlstore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.Close(); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(path + "-wal"); err == nil {
+		return nil, errors.New("the template's write-ahead log was not checkpointed on close")
+	}
+	return os.ReadFile(path)
 }
 
 // Stop shuts the server down gracefully and closes its database; safe to call twice.
