@@ -38,6 +38,7 @@ import (
 func TestBrowser(t *testing.T) {
 	ctx := chromium(t)
 	e := newEnv(t, testdb.SQLiteURL(t), testserver.WithLocalhostIssuer())
+	closeBrowserFirst(t, ctx)
 	base := e.srv.Config.Issuer // http://localhost:port: a WebAuthn relying party is a domain
 	email := uniqueEmail("chrome")
 
