@@ -251,3 +251,23 @@ func (s *Service) CheckPassword(ctx context.Context, userID, pw string) error {
 	}
 	return wrap("check password", s.Limiter.Refund(ctx, accountKey(u.Email)))
 }
+
+// Unlock clears the account's sign-in throttling (an administrator's action; the
+// per-IP counts stay: they are not the account's).
+func (s *Service) Unlock(ctx context.Context, email string) error {
+	return wrap("unlock", s.Limiter.Reset(ctx, accountKey(email)))
+}
+
+// LockedUntil returns when the account's sign-in throttling ends, or nil when it is
+// not throttled.
+func (s *Service) LockedUntil(ctx context.Context, email string) (*time.Time, error) {
+	r, err := s.Limiter.Peek(ctx, accountKey(email), s.Limits.FailuresPerAccount, s.Limits.Window)
+	if err != nil {
+		return nil, wrap("locked until", err)
+	}
+	if r.Allowed {
+		return nil, nil
+	}
+	t := s.Now().Add(r.RetryAfter).UTC()
+	return &t, nil
+}

@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
@@ -32,26 +33,30 @@ func (s *Service) sendReset(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	err = s.Store.InTx(ctx, func(q store.Queries) error {
-		now := s.Now()
-		tok, hash := token.NewOpaque()
-		if err := q.CreateOneTimeToken(ctx, &store.OneTimeToken{Hash: hash, Kind: store.TokenPasswordReset, UserID: u.ID, Email: u.Email,
-			CreatedAt: now, ExpiresAt: now.Add(ResetTTL)}); err != nil {
-			return err
-		}
-		msg, err := s.Composer.Email(notify.PasswordReset, u.Email, notify.Data{"Name": u.Name, "Link": s.link("/password/reset", tok)})
-		if err != nil {
-			return err
-		}
-		if err := notify.Enqueue(ctx, q, msg, now); err != nil {
-			return err
-		}
-		return s.Audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordResetSent, TargetType: "user", TargetID: u.ID, Time: now})
-	})
+	err = s.Store.InTx(ctx, func(q store.Queries) error { return s.IssueReset(ctx, q, u, s.Now()) })
 	if err == nil {
 		s.Outbox.Wake()
 	}
 	return err
+}
+
+// IssueReset creates a password-reset token for u and queues the email with its link,
+// audited, through q (the caller's transaction); the caller wakes the outbox after
+// committing.
+func (s *Service) IssueReset(ctx context.Context, q store.Queries, u *store.User, now time.Time) error {
+	tok, hash := token.NewOpaque()
+	if err := q.CreateOneTimeToken(ctx, &store.OneTimeToken{Hash: hash, Kind: store.TokenPasswordReset, UserID: u.ID, Email: u.Email,
+		CreatedAt: now, ExpiresAt: now.Add(ResetTTL)}); err != nil {
+		return err
+	}
+	msg, err := s.Composer.Email(notify.PasswordReset, u.Email, notify.Data{"Name": u.Name, "Link": s.link("/password/reset", tok)})
+	if err != nil {
+		return err
+	}
+	if err := notify.Enqueue(ctx, q, msg, now); err != nil {
+		return err
+	}
+	return s.Audit.Record(ctx, q, audit.Event{Action: audit.UserPasswordResetSent, TargetType: "user", TargetID: u.ID, Time: now})
 }
 
 // ResetPassword sets a new password with a reset token and ends every session of the

@@ -35,13 +35,34 @@ type Service struct {
 	Hasher  Hasher
 	Policy  password.Policy
 	Product string
+	// Throttle clears sign-in throttling (Unlock); Resets sends password-reset links
+	// (CreateUser with SendReset), and Outbox is woken after a message is queued.
+	Throttle Unlocker
+	Resets   Resets
+	Outbox   Waker
+	// Forget, when set, is told after a commit that changed a user or ended sessions, so
+	// that this process's caches drop them at once (other replicas see the change within
+	// their cache bound).
+	Forget func(userID string, sessionIDs []string)
 }
+
+// forget tells Forget, when set.
+func (s *Service) forget(userID string, sessionIDs []string) {
+	if s.Forget != nil {
+		s.Forget(userID, sessionIDs)
+	}
+}
+
+// Waker tells the outbox's sender that a message is waiting.
+type Waker interface{ Wake() }
 
 // Store is what the service uses: it looks users up, and changes them in transactions.
 type Store interface {
 	UserByEmail(ctx context.Context, email string) (*store.User, error)
 	UserByID(ctx context.Context, id string) (*store.User, error)
 	CountAdmins(ctx context.Context) (int, error)
+	ListUsers(ctx context.Context, f store.UserFilter) ([]store.User, error)
+	ListSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error)
 	store.Transactor
 }
 
@@ -69,43 +90,67 @@ func (s *Service) Lookup(ctx context.Context, emailOrID string) (*store.User, er
 // SetDisabled disables (ending every session and pending login, and voiding the open
 // one-time tokens) or re-enables an account. actorID is the administrator ("" for the
 // command line).
+// Disabling the last enabled administrator is ErrLastAdmin.
 func (s *Service) SetDisabled(ctx context.Context, actorID, userID string, disabled bool) (revoked int, err error) {
+	var ended []string
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
-		voided := 0
 		now := s.Now()
-		if err := q.SetUserDisabled(ctx, userID, disabled, now); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return ErrNotFound
+		if disabled {
+			if err := notLastAdmin(ctx, q, userID); err != nil {
+				return err
 			}
+		}
+		details, ids, err := s.setDisabled(ctx, q, userID, disabled, now)
+		if err != nil {
 			return err
 		}
+		ended, revoked = ids, len(ids)
 		action := UserEnabled
 		if disabled {
 			action = UserDisabled
-			ids, err := q.RevokeUserSessions(ctx, userID, "", "account_disabled", now)
-			if err != nil {
-				return err
-			}
-			revoked = len(ids)
-			if err := q.EndChallenges(ctx, userID, now); err != nil { // logins waiting for their second factor
-				return err
-			}
-			// A reset link would otherwise set a password that takes effect on re-enabling.
-			if voided, err = q.VoidOneTimeTokens(ctx, userID, now); err != nil {
-				return err
-			}
 		}
+		details["via"] = via(actorID)
 		return s.Audit.Record(ctx, q, audit.Event{Action: action, ActorID: actorID, TargetType: "user", TargetID: userID, Time: now,
-			Details: map[string]any{"sessions_revoked": revoked, "tokens_voided": voided}})
+			Details: details})
 	})
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !isDomain(err) {
 		op := "enable"
 		if disabled {
 			op = "disable"
 		}
 		return revoked, fmt.Errorf("admin: %s: %w", op, err)
 	}
+	if err == nil {
+		s.forget(userID, ended)
+	}
 	return revoked, err
+}
+
+// setDisabled disables (ending every session and pending login, and voiding the open
+// one-time tokens) or re-enables an account through q, and returns what it ended.
+func (s *Service) setDisabled(ctx context.Context, q store.Queries, userID string, disabled bool, now time.Time) (map[string]any, []string, error) {
+	if err := q.SetUserDisabled(ctx, userID, disabled, now); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil, ErrNotFound
+		}
+		return nil, nil, err
+	}
+	if !disabled {
+		return map[string]any{}, nil, nil
+	}
+	ids, err := q.RevokeUserSessions(ctx, userID, "", "account_disabled", now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := q.EndChallenges(ctx, userID, now); err != nil { // logins waiting for their second factor
+		return nil, nil, err
+	}
+	// A reset link would otherwise set a password that takes effect on re-enabling.
+	voided, err := q.VoidOneTimeTokens(ctx, userID, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	return map[string]any{"sessions_revoked": len(ids), "tokens_voided": voided}, ids, nil
 }
 
 // ResetMFA removes every second factor of the user.
@@ -113,5 +158,6 @@ func (s *Service) ResetMFA(ctx context.Context, actorID, userID string) error {
 	if err := s.MFA.Reset(ctx, actorID, userID); err != nil {
 		return fmt.Errorf("admin: reset mfa: %w", err)
 	}
+	s.forget(userID, nil)
 	return nil
 }

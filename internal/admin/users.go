@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -30,14 +31,21 @@ type Hasher interface {
 	Hash(ctx context.Context, pw string) (string, error)
 }
 
-// NewUser is an account an operator creates. Its address is taken as verified: the
-// operator vouches for it.
+// NewUser is an account an operator creates.
 type NewUser struct {
-	Email    string
-	Name     string
-	Password string // checked against the policy
-	Admin    bool
+	Email string
+	Name  string
+	// Password is checked against the policy. Empty: the account has no password until
+	// its owner sets one through a reset link (sent when SendReset).
+	Password      string
+	EmailVerified bool // the operator vouches for the address
+	Admin         bool
+	SendReset     bool
 }
+
+// ErrNoPassword: an account made without a password and without a reset link could
+// never be signed in to.
+var ErrNoPassword = errors.New("admin: an account without a password needs send_reset, so that its owner can set one")
 
 // Bootstrap outcomes.
 const (
@@ -50,30 +58,46 @@ const (
 // were opened with a password that is no longer its password).
 const ReasonBootstrapPromoted = "bootstrap_admin_promoted"
 
-// CreateUser creates an account with a password, an instance administrator when
-// in.Admin, audited as admin.user.created with actorID ("" for the command line).
+// CreateUser creates an account, an instance administrator when in.Admin, audited as
+// admin.user.created with actorID ("" for the command line). With in.SendReset, the
+// reset link is queued in the same transaction.
 func (s *Service) CreateUser(ctx context.Context, actorID string, in NewUser) (*store.User, error) {
-	email, err := s.checkNew(in.Email, in.Name, in.Password)
+	email, err := checkEmail(in.Email)
 	if err != nil {
 		return nil, err
 	}
-	hash, err := s.Hasher.Hash(ctx, password.Normalize(in.Password))
+	name, err := checkName(in.Name)
 	if err != nil {
-		return nil, fmt.Errorf("admin: create user: %w", err)
+		return nil, err
+	}
+	hash := ""
+	switch {
+	case in.Password != "":
+		if err := s.checkPassword(email, in.Password); err != nil {
+			return nil, err
+		}
+		if hash, err = s.Hasher.Hash(ctx, password.Normalize(in.Password)); err != nil {
+			return nil, fmt.Errorf("admin: create user: %w", err)
+		}
+	case !in.SendReset:
+		return nil, ErrNoPassword
 	}
 	var u *store.User
 	err = s.Store.InTx(ctx, func(q store.Queries) error {
 		var err error
-		u, err = s.insert(ctx, q, email, strings.TrimSpace(in.Name), hash, in.Admin)
+		u, err = s.insert(ctx, q, email, name, hash, in.Admin, in.EmailVerified)
 		if err != nil {
 			return err
 		}
-		details := map[string]any{"admin": in.Admin}
-		if actorID == "" {
-			details["via"] = "cli"
+		if err := s.Audit.Record(ctx, q, audit.Event{Action: audit.AdminUserCreated, ActorID: actorID, TargetType: "user", TargetID: u.ID,
+			Time: u.CreatedAt, Details: map[string]any{"admin": in.Admin, "via": via(actorID), "password": hash != "",
+				"email_verified": in.EmailVerified, "reset_sent": in.SendReset}}); err != nil {
+			return err
 		}
-		return s.Audit.Record(ctx, q, audit.Event{Action: audit.AdminUserCreated, ActorID: actorID, TargetType: "user", TargetID: u.ID,
-			Time: u.CreatedAt, Details: details})
+		if in.SendReset {
+			return s.Resets.IssueReset(ctx, q, u, u.CreatedAt)
+		}
+		return nil
 	})
 	if err != nil {
 		if errors.Is(err, ErrEmailTaken) {
@@ -81,7 +105,16 @@ func (s *Service) CreateUser(ctx context.Context, actorID string, in NewUser) (*
 		}
 		return nil, fmt.Errorf("admin: create user: %w", err)
 	}
+	if in.SendReset && s.Outbox != nil {
+		s.Outbox.Wake()
+	}
 	return u, nil
+}
+
+// Resets issues a password-reset link to a user inside the caller's transaction (the
+// account service).
+type Resets interface {
+	IssueReset(ctx context.Context, q store.Queries, u *store.User, now time.Time) error
 }
 
 // Bootstrap makes sure the instance has an administrator. When none is enabled, it
@@ -131,7 +164,7 @@ func (s *Service) bootstrapOnce(ctx context.Context, q store.Queries, email, has
 	details := map[string]any{"via": "bootstrap"}
 	u, err := q.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
-		if u, err = s.insert(ctx, q, email, "", hash, true); err != nil {
+		if u, err = s.insert(ctx, q, email, "", hash, true, true); err != nil {
 			return "", err
 		}
 		return BootstrapCreated, s.Audit.Record(ctx, q, audit.Event{Action: audit.AdminUserCreated, TargetType: "user", TargetID: u.ID,
@@ -172,33 +205,55 @@ func (s *Service) bootstrapOnce(ctx context.Context, q store.Queries, email, has
 
 // checkNew checks a new account's email, name and password, and returns the email trimmed.
 func (s *Service) checkNew(email, name, pw string) (string, error) {
+	email, err := checkEmail(email)
+	if err != nil {
+		return "", err
+	}
+	if _, err := checkName(name); err != nil {
+		return "", err
+	}
+	return email, s.checkPassword(email, pw)
+}
+
+// checkEmail returns the address trimmed, or ErrInvalidEmail.
+func checkEmail(email string) (string, error) {
 	email = strings.TrimSpace(email)
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email || addr.Name != "" || len(email) > 254 ||
 		!strings.Contains(email[strings.LastIndexByte(email, '@')+1:], ".") {
 		return "", ErrInvalidEmail
 	}
+	return email, nil
+}
+
+// checkName returns the name trimmed, or ErrInvalidName.
+func checkName(name string) (string, error) {
 	name = strings.TrimSpace(name)
 	if utf8.RuneCountInString(name) > 200 || strings.IndexFunc(name, unicode.IsControl) >= 0 {
 		return "", ErrInvalidName
 	}
-	local := email[:strings.LastIndexByte(email, '@')]
-	if err := s.Policy.Check(pw, local, s.Product); err != nil {
-		return "", err
-	}
-	return email, nil
+	return name, nil
 }
 
-// insert creates a verified account with a password hash through q.
-func (s *Service) insert(ctx context.Context, q store.Queries, email, name, hash string, admin bool) (*store.User, error) {
+// checkPassword applies the password policy to a new account's password.
+func (s *Service) checkPassword(email, pw string) error {
+	local := email[:strings.LastIndexByte(email, '@')]
+	return s.Policy.Check(pw, local, s.Product)
+}
+
+// insert creates an account through q, with a password hash unless hash is empty.
+func (s *Service) insert(ctx context.Context, q store.Queries, email, name, hash string, admin, verified bool) (*store.User, error) {
 	now := s.Now()
-	u := &store.User{ID: uuid.Must(uuid.NewV7()).String(), Email: email, EmailVerified: true, Name: name, Admin: admin,
+	u := &store.User{ID: uuid.Must(uuid.NewV7()).String(), Email: email, EmailVerified: verified, Name: name, Admin: admin,
 		CreatedAt: now, UpdatedAt: now}
 	if err := q.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return nil, ErrEmailTaken
 		}
 		return nil, err
+	}
+	if hash == "" {
+		return u, nil
 	}
 	if err := q.SetPasswordHash(ctx, u.ID, hash, now); err != nil {
 		return nil, err

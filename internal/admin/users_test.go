@@ -54,7 +54,7 @@ func TestCreateUser(t *testing.T) {
 	db, svc, _ := setup(t)
 	withAccounts(t, svc)
 	ctx := t.Context()
-	u, err := svc.CreateUser(ctx, "", admin.NewUser{Email: " Ops@Example.com ", Name: "Ops", Password: adminPassword, Admin: true})
+	u, err := svc.CreateUser(ctx, "", admin.NewUser{Email: " Ops@Example.com ", Name: "Ops", Password: adminPassword, Admin: true, EmailVerified: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestCreateUser(t *testing.T) {
 		t.Fatal("the password does not verify")
 	}
 	evs, _ := db.ListAudit(ctx, store.AuditFilter{Action: string(audit.AdminUserCreated)})
-	if len(evs) != 1 || evs[0].TargetID != u.ID || evs[0].ActorID != "" || evs[0].Details != `{"admin":true,"via":"cli"}` {
+	if len(evs) != 1 || evs[0].TargetID != u.ID || evs[0].ActorID != "" || evs[0].Details != `{"admin":true,"email_verified":true,"password":true,"reset_sent":false,"via":"cli"}` {
 		t.Fatalf("audit = %+v", evs)
 	}
 	plain, err := svc.CreateUser(ctx, "admin-1", admin.NewUser{Email: "plain@example.com", Password: adminPassword})
@@ -91,7 +91,10 @@ func TestCreateUser(t *testing.T) {
 			t.Errorf("CreateUser(%+v) = %v, want %v", tc.in, err, tc.want)
 		}
 	}
-	for _, pw := range []string{"", "short", "123456789012", "my gatehouse password"} {
+	if _, err := svc.CreateUser(ctx, "", admin.NewUser{Email: "x@example.com"}); !errors.Is(err, admin.ErrNoPassword) {
+		t.Errorf("CreateUser without a password or a reset link = %v, want ErrNoPassword", err)
+	}
+	for _, pw := range []string{"short", "123456789012", "my gatehouse password"} {
 		var weak *password.Weak
 		if _, err := svc.CreateUser(ctx, "", admin.NewUser{Email: "x@example.com", Password: pw}); !errors.As(err, &weak) {
 			t.Errorf("CreateUser with password %q = %v, want it refused as weak", pw, err)
@@ -160,8 +163,12 @@ func TestBootstrapPromotesTheAccountWithTheEmail(t *testing.T) {
 		!strings.Contains(evs[0].Details, `"via":"bootstrap"`) {
 		t.Fatalf("audit = %+v", evs)
 	}
-	// A disabled administrator is not replaced behind the operator's back.
-	if _, err := svc.SetDisabled(ctx, "", u.ID, true); err != nil {
+	// A disabled administrator is not replaced behind the operator's back. (The service
+	// refuses to disable the last one; the database may hold one disabled nonetheless.)
+	if _, err := svc.SetDisabled(ctx, "", u.ID, true); !errors.Is(err, admin.ErrLastAdmin) {
+		t.Fatalf("disabling the last administrator = %v, want ErrLastAdmin", err)
+	}
+	if err := db.SetUserDisabled(ctx, u.ID, true, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.Bootstrap(ctx, u.Email, adminPassword); err == nil || !strings.Contains(err.Error(), "disabled") {

@@ -17,12 +17,12 @@ import (
 // whenever the administrator has one enrolled.
 type Admins struct {
 	Auth  *Authenticator
-	Users AdminUsers
+	Users AdminLookup
 }
 
-// AdminUsers reads the caller's account (the account service, through its user cache:
+// AdminLookup reads the caller's account (the account service, through its user cache:
 // a demotion shows within the session-cache bound).
-type AdminUsers interface {
+type AdminLookup interface {
 	User(ctx context.Context, id string) (*store.User, error)
 }
 

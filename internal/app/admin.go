@@ -3,8 +3,10 @@ package app
 import (
 	"context"
 
+	"github.com/gatehouse-id/gatehouse/internal/admin"
 	"github.com/gatehouse-id/gatehouse/internal/api"
 	"github.com/gatehouse-id/gatehouse/internal/clients"
+	"github.com/gatehouse-id/gatehouse/internal/password"
 )
 
 // mountAdmin mounts the instance administrators' routes (/v1/admin/...) and, on a start
@@ -23,5 +25,13 @@ func (a *App) mountAdmin(ctx context.Context, s *services) error {
 			}
 		}}
 	(&api.AdminClients{Clients: registry, Admins: admins}).Mount(a.router)
+	users := &admin.Service{Store: a.db, Audit: s.audit, Now: a.now, Hasher: s.hasher, MFA: s.mfa,
+		Policy: password.Policy{MinLength: a.cfg.PasswordMinLength}, Product: a.cfg.ProductName,
+		Throttle: s.accounts, Resets: s.accounts, Outbox: s.outbox,
+		Forget: func(userID string, sessionIDs []string) {
+			s.accounts.ForgetUser(userID)
+			s.sessions.Forget(sessionIDs...)
+		}}
+	(&api.AdminUsers{Users: users, Admins: admins, Locks: s.accounts}).Mount(a.router)
 	return nil
 }

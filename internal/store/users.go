@@ -36,6 +36,35 @@ type Users interface {
 	// user whose flag differs changes, so of two concurrent callers one wins and the
 	// other gets ErrConflict. ErrNotFound when the user is unknown.
 	SetUserAdmin(ctx context.Context, id string, admin bool, now time.Time) error
+	// LockAdmins returns the ids of the enabled administrators and, on PostgreSQL, locks
+	// their rows until the transaction ends, so that two transactions that each remove
+	// an administrator cannot both see the other one still there.
+	LockAdmins(ctx context.Context) ([]string, error)
+	// ListUsers returns the users the filter selects, newest first (ids grow with
+	// creation), at most f.Limit of them.
+	ListUsers(ctx context.Context, f UserFilter) ([]User, error)
+	// SetUserEmail changes the address and whether it counts as verified; ErrConflict
+	// when another account has it, ErrNotFound when the user is unknown.
+	SetUserEmail(ctx context.Context, id, email string, verified bool, now time.Time) error
+	// EraseUser deletes the account and every row that names it (credentials, sessions,
+	// second factors, memberships, consents, one-time tokens, pending logins and
+	// authorization requests), the invitations and undelivered messages addressed to any
+	// of addresses, and blanks the personal fields (IP, user agent, details) of the
+	// audit rows the user acted in, is the target of, or whose details hold one of
+	// addresses. Audit rows keep the ids, and their MACs, so the chain still verifies.
+	// ErrNotFound when the user is unknown.
+	EraseUser(ctx context.Context, id string, addresses []string, now time.Time) error
+}
+
+// UserFilter selects users for an administrator's list. Nil flags select both values.
+type UserFilter struct {
+	Query         string // a case-insensitive substring of the email or the name (ASCII case on SQLite)
+	Disabled      *bool
+	EmailVerified *bool
+	MFAEnabled    *bool
+	Admin         *bool
+	Before        string // the cursor: only users created before the user with this id
+	Limit         int
 }
 
 // Credentials stores a user's password hash (PHC string).

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -90,4 +91,122 @@ func (q queries) PasswordHash(ctx context.Context, userID string) (string, error
 	var h string
 	err := q.r.QueryRowContext(ctx, `SELECT secret FROM credentials WHERE user_id = $1 AND kind = 'password'`, userID).Scan(&h)
 	return h, one(err)
+}
+
+func (q queries) ListUsers(ctx context.Context, f store.UserFilter) ([]store.User, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if f.Query != "" {
+		p := arg("%" + likeEscape(strings.ToLower(f.Query)) + "%")
+		where = append(where, fmt.Sprintf(`(email_lower LIKE %s ESCAPE '\' OR lower(name) LIKE %s ESCAPE '\')`, p, p))
+	}
+	for col, v := range map[string]*bool{"disabled": f.Disabled, "email_verified": f.EmailVerified, "mfa_enabled": f.MFAEnabled, "is_admin": f.Admin} {
+		if v != nil {
+			where = append(where, col+" = "+arg(*v))
+		}
+	}
+	if f.Before != "" {
+		where = append(where, "id < "+arg(f.Before))
+	}
+	query := `SELECT ` + userColumns + ` FROM users`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	query += ` ORDER BY id DESC LIMIT ` + arg(f.Limit)
+	rows, err := q.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: list users: %w", err)
+	}
+	defer rows.Close()
+	var out []store.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list users: %w", err)
+		}
+		out = append(out, *u)
+	}
+	return out, rows.Err()
+}
+
+// likeEscape makes s match itself in a LIKE pattern with ESCAPE '\'.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func (q queries) SetUserEmail(ctx context.Context, id, email string, verified bool, now time.Time) error {
+	return affected(q.w.ExecContext(ctx, `UPDATE users SET email = $1, email_lower = $2, email_verified = $3, updated_at = $4 WHERE id = $5`,
+		email, strings.ToLower(email), verified, ts(now), id))
+}
+
+func (q queries) EraseUser(ctx context.Context, id string, addresses []string, now time.Time) error {
+	// The audit rows first: their details are matched against the addresses as JSON
+	// strings hold them.
+	match := []string{"actor_id = $2", "target_id = $2"}
+	args := []any{ts(now), id}
+	var lowered []string
+	for _, a := range addresses {
+		if a == "" {
+			continue
+		}
+		a = strings.ToLower(a)
+		lowered = append(lowered, a)
+		quoted, err := json.Marshal(a)
+		if err != nil {
+			return fmt.Errorf("sqlstore: erase user: %w", err)
+		}
+		args = append(args, "%"+likeEscape(string(quoted[1:len(quoted)-1]))+"%")
+		match = append(match, fmt.Sprintf(`lower(details) LIKE $%d ESCAPE '\'`, len(args)))
+	}
+	if _, err := q.w.ExecContext(ctx, `UPDATE audit_events SET ip = '', user_agent = '', details = '{}', erased_at = $1
+		WHERE erased_at IS NULL AND (`+strings.Join(match, " OR ")+`)`, args...); err != nil {
+		return fmt.Errorf("sqlstore: erase user's audit fields: %w", err)
+	}
+	for _, a := range lowered {
+		for _, del := range []string{
+			`DELETE FROM outbox WHERE lower(recipient) = $1`,
+			`DELETE FROM org_invitations WHERE lower(email) = $1`,
+			`DELETE FROM oauth_auth_requests WHERE lower(login_hint) = $1`,
+		} {
+			if _, err := q.w.ExecContext(ctx, del, a); err != nil {
+				return fmt.Errorf("sqlstore: erase user: %w", err)
+			}
+		}
+	}
+	// Rows that name the user without a foreign key (short-lived ones); the rest go with
+	// the user by ON DELETE CASCADE.
+	for _, del := range []string{
+		`DELETE FROM oauth_auth_requests WHERE user_id = $1`,
+		`DELETE FROM webauthn_ceremonies WHERE user_id = $1`,
+	} {
+		if _, err := q.w.ExecContext(ctx, del, id); err != nil {
+			return fmt.Errorf("sqlstore: erase user: %w", err)
+		}
+	}
+	return affected(q.w.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id))
+}
+
+func (q queries) LockAdmins(ctx context.Context) ([]string, error) {
+	query := `SELECT id FROM users WHERE is_admin AND NOT disabled ORDER BY id`
+	if q.dialect == Postgres {
+		query += ` FOR UPDATE` // SQLite's write transactions hold the whole database already
+	}
+	rows, err := q.w.QueryContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: lock admins: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sqlstore: lock admins: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }

@@ -120,3 +120,71 @@ func Open(t testing.TB, dbURL string) *sql.DB {
 	}
 	return db
 }
+
+// Find reads every column of every row of every table of the database behind a
+// Gatehouse URL, as text, and returns "table.column: needle" for each needle found
+// (case-insensitively): tests of erasure use it to show that nothing is left behind.
+func Find(t testing.TB, dbURL string, needles ...string) []string {
+	t.Helper()
+	db := Open(t, dbURL)
+	defer db.Close()
+	list := `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'`
+	if !IsPostgres(dbURL) {
+		list = `SELECT name FROM sqlite_master WHERE type = 'table'`
+	}
+	var tables []string
+	rows, err := db.Query(list)
+	if err != nil {
+		t.Fatalf("list tables: %v", err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			t.Fatalf("list tables: %v", err)
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	if len(tables) == 0 {
+		t.Fatal("find: the database has no tables")
+	}
+	var found []string
+	for _, table := range tables {
+		rows, err := db.Query(`SELECT * FROM "` + table + `"`)
+		if err != nil {
+			t.Fatalf("read %s: %v", table, err)
+		}
+		cols, _ := rows.Columns()
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatalf("read %s: %v", table, err)
+			}
+			for i, v := range vals {
+				var text string
+				switch v := v.(type) {
+				case []byte:
+					text = string(v)
+				case nil:
+					continue
+				default:
+					text = fmt.Sprint(v)
+				}
+				for _, n := range needles {
+					if n != "" && strings.Contains(strings.ToLower(text), strings.ToLower(n)) {
+						found = append(found, fmt.Sprintf("%s.%s: %s", table, cols[i], n))
+					}
+				}
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("read %s: %v", table, err)
+		}
+		rows.Close()
+	}
+	return found
+}

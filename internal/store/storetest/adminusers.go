@@ -1,0 +1,201 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// ListUsers: newest first, a case-insensitive substring of the email or the name in
+// which % and _ are themselves, flags, the cursor and the limit.
+func testListUsers(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	var ids []string
+	for i, email := range []string{"ada_l@example.com", "grace@navy.example", "pct@example.com", "zed@example.com"} {
+		u := &store.User{ID: newID(), Email: email, Name: []string{"Ada", "Grace HOPPER", "100% sure", "Zed"}[i],
+			Admin: i == 2, EmailVerified: i%2 == 0, CreatedAt: base, UpdatedAt: base}
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, u.ID)
+	}
+	if err := s.SetUserDisabled(ctx, ids[3], true, base); err != nil {
+		t.Fatal(err)
+	}
+	tr, f := true, false
+	list := func(flt store.UserFilter) []string {
+		t.Helper()
+		if flt.Limit == 0 {
+			flt.Limit = 10
+		}
+		users, err := s.ListUsers(ctx, flt)
+		if err != nil {
+			t.Fatalf("ListUsers(%+v): %v", flt, err)
+		}
+		var out []string
+		for _, u := range users {
+			out = append(out, u.ID)
+		}
+		return out
+	}
+	for i, tc := range []struct {
+		f    store.UserFilter
+		want []string
+	}{
+		{store.UserFilter{}, []string{ids[3], ids[2], ids[1], ids[0]}},
+		{store.UserFilter{Query: "hopper"}, []string{ids[1]}},
+		{store.UserFilter{Query: "NAVY"}, []string{ids[1]}},
+		{store.UserFilter{Query: "a_l"}, []string{ids[0]}},
+		{store.UserFilter{Query: "_"}, []string{ids[0]}},
+		{store.UserFilter{Query: "%"}, []string{ids[2]}},
+		{store.UserFilter{Query: `\`}, nil},
+		{store.UserFilter{Query: "' OR 1=1 --"}, nil},
+		{store.UserFilter{Admin: &tr}, []string{ids[2]}},
+		{store.UserFilter{Disabled: &tr}, []string{ids[3]}},
+		{store.UserFilter{EmailVerified: &f, Disabled: &f}, []string{ids[1]}},
+		{store.UserFilter{MFAEnabled: &tr}, nil},
+		{store.UserFilter{Before: ids[2]}, []string{ids[1], ids[0]}},
+		{store.UserFilter{Before: ids[3], Limit: 2}, []string{ids[2], ids[1]}},
+		{store.UserFilter{Query: "example", Before: ids[2], Limit: 1}, []string{ids[1]}},
+	} {
+		if got := list(tc.f); !slices.Equal(got, tc.want) {
+			t.Errorf("case %d: ListUsers(%+v) = %v, want %v", i, tc.f, got, tc.want)
+		}
+	}
+}
+
+// SetUserEmail changes the address and the verified flag, refuses a taken address
+// (another case of it too) and an unknown user.
+func testSetUserEmail(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a := newUser(t, s, "a@example.com")
+	newUser(t, s, "b@example.com")
+	if err := s.SetUserEmail(ctx, a.ID, "New@Example.com", true, base.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.UserByEmail(ctx, "new@example.com")
+	if err != nil || got.ID != a.ID || got.Email != "New@Example.com" || !got.EmailVerified || !got.UpdatedAt.Equal(base.Add(time.Minute)) {
+		t.Fatalf("after SetUserEmail: %+v, %v", got, err)
+	}
+	if _, err := s.UserByEmail(ctx, "a@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the old address still finds the user: %v", err)
+	}
+	if err := s.SetUserEmail(ctx, a.ID, "B@example.com", false, base); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("SetUserEmail(taken) = %v, want ErrConflict", err)
+	}
+	if err := s.SetUserEmail(ctx, "no-such-id", "c@example.com", false, base); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("SetUserEmail(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+// LockAdmins lists the enabled administrators.
+func testLockAdmins(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a := newUser(t, s, "a@example.com")
+	b := newUser(t, s, "b@example.com")
+	newUser(t, s, "c@example.com")
+	for _, id := range []string{a.ID, b.ID} {
+		if err := s.SetUserAdmin(ctx, id, true, base); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetUserDisabled(ctx, b.ID, true, base); err != nil {
+		t.Fatal(err)
+	}
+	err := s.InTx(ctx, func(q store.Queries) error {
+		ids, err := q.LockAdmins(ctx)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(ids, []string{a.ID}) {
+			return fmt.Errorf("LockAdmins = %v, want [%s]", ids, a.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// EraseUser deletes the user's rows, the messages and invitations addressed to them and
+// the personal fields of the audit rows about them; other users' rows stay.
+func testEraseUser(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := newUser(t, s, "Gone@Example.com")
+	keep := newUser(t, s, "keep@example.com")
+	for _, id := range []string{u.ID, keep.ID} {
+		if err := s.SetPasswordHash(ctx, id, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", base); err != nil {
+			t.Fatal(err)
+		}
+		newSession(t, s, id, base)
+	}
+	var messages []string
+	for _, to := range []string{"gone@example.com", "+14155550123", "keep@example.com"} {
+		m := &store.Message{ID: newID(), Channel: store.ChannelEmail, Recipient: to, Subject: "Hi", CreatedAt: base, NextAttemptAt: base}
+		if err := s.EnqueueMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		messages = append(messages, m.ID)
+	}
+	events := map[string]*store.AuditEvent{}
+	for name, e := range map[string]*store.AuditEvent{
+		"actor":   {ActorID: u.ID, IP: "192.0.2.1", UserAgent: "UA", Details: `{"k":"v"}`},
+		"target":  {ActorID: keep.ID, TargetID: u.ID, IP: "192.0.2.2", Details: `{"k":"v"}`},
+		"mention": {ActorID: keep.ID, TargetID: keep.ID, IP: "192.0.2.3", Details: `{"email":"GONE@example.com"}`},
+		"phone":   {ActorID: keep.ID, IP: "192.0.2.4", Details: `{"phone":"+14155550123"}`},
+		"other":   {ActorID: keep.ID, TargetID: keep.ID, IP: "192.0.2.5", UserAgent: "UA", Details: `{"email":"keep@example.com"}`},
+	} {
+		e.ID, e.Time, e.Action, e.PersonalMAC, e.MAC = newID(), base, "test."+name, "p", "m"
+		if err := s.AppendAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		events[name] = e
+	}
+	at := base.Add(time.Hour)
+	if err := s.EraseUser(ctx, u.ID, []string{"gone@example.com", "+14155550123"}, at); err != nil {
+		t.Fatalf("EraseUser: %v", err)
+	}
+	if _, err := s.UserByID(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the user is still there: %v", err)
+	}
+	if _, err := s.PasswordHash(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the password hash is still there: %v", err)
+	}
+	if live, _ := s.ListSessions(ctx, u.ID, base); len(live) != 0 {
+		t.Fatalf("sessions left: %v", live)
+	}
+	if live, _ := s.ListSessions(ctx, keep.ID, base); len(live) != 1 {
+		t.Fatalf("the other user's sessions: %v", live)
+	}
+	if _, err := s.PasswordHash(ctx, keep.ID); err != nil {
+		t.Fatalf("the other user's password: %v", err)
+	}
+	evs, err := s.ListAudit(ctx, store.AuditFilter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		erased := e.Action != "test.other"
+		blank := e.IP == "" && e.UserAgent == "" && e.Details == "{}" && e.ErasedAt != nil && e.ErasedAt.Equal(at)
+		if erased != blank {
+			t.Errorf("%s after erasure: ip %q, ua %q, details %s, erased_at %v", e.Action, e.IP, e.UserAgent, e.Details, e.ErasedAt)
+		}
+		want := events[e.Action[len("test."):]]
+		if e.ActorID != want.ActorID || e.TargetID != want.TargetID || e.PersonalMAC != "p" || e.MAC != "m" {
+			t.Errorf("%s lost what erasure keeps: %+v", e.Action, e)
+		}
+	}
+	if err := s.EraseUser(ctx, u.ID, nil, at); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("EraseUser(again) = %v, want ErrNotFound", err)
+	}
+	for i, id := range messages {
+		_, err := s.MessageByID(ctx, id)
+		if kept := i == 2; kept != (err == nil) {
+			t.Errorf("message %d after erasure: %v", i, err)
+		}
+	}
+}
