@@ -31,7 +31,7 @@ the YAML file named by --config (flags win over the environment, which wins over
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see %s --help)", err, cmd.CommandPath())}
 	})
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newAuditCmd(), newConfigCmd(), newAdminCmd(), newClientsCmd(), newKeysCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newAuditCmd(), newConfigCmd(), newAdminCmd(), newUserFileCmd(), newClientsCmd(), newKeysCmd(), newVersionCmd())
 	return root
 }
 

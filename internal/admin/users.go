@@ -26,9 +26,10 @@ var (
 	ErrInvalidName = errors.New("admin: the name must have at most 200 characters and no control characters")
 )
 
-// Hasher hashes passwords (the password package's worker pool).
+// Hasher hashes and verifies passwords (the password package's worker pool).
 type Hasher interface {
 	Hash(ctx context.Context, pw string) (string, error)
+	Verify(ctx context.Context, pw, stored string) (ok, rehash bool, err error)
 }
 
 // NewUser is an account an operator creates.

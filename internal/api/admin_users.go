@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/api/openapi"
 	"github.com/gatehouse-id/gatehouse/internal/problem"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/userfile"
 )
 
 // AdminUsers serves /v1/admin/users: finding, creating, changing and erasing accounts.
@@ -23,6 +26,8 @@ type AdminUsers struct {
 	Locks interface {
 		LockedUntil(ctx context.Context, email string) (*time.Time, error)
 	}
+	// Import holds the instance's import settings (GATEHOUSE_IMPORT_FIREBASE_*).
+	Import admin.ImportOptions
 }
 
 // AdminUser is a user as administrators see it.
@@ -88,6 +93,84 @@ func (h *AdminUsers) Mount(rt *Router) {
 		nil, List[Session]{}, 200, 404), h.Admins.Require(h.sessions))
 	rt.Handle(op("DELETE", "/v1/admin/users/{id}/sessions", "adminRevokeUserSessions", "End every session of the user, OAuth grants included",
 		nil, nil, 204, 404), h.Admins.Require(h.revokeSessions))
+	imp := op("POST", "/v1/admin/users/import", "adminImportUsers",
+		"Create or update accounts from NDJSON (Content-Type: application/x-ndjson), one ImportUser a line, password hashes included",
+		ImportUser{}, admin.ImportResult{}, 200, 413, 415)
+	imp.RequestType = "application/x-ndjson"
+	imp.Description = adminDescription + " The body streams (up to 1 GiB): memory does not grow with it. Lines are applied in " +
+		"transactions of 500; a line that cannot be imported is counted in `failed` and listed in `errors` (the first 1,000) " +
+		"with its number (from 1) and a code: `invalid_line`, `validation_failed`, `unsupported_hash` (md5, sha1, plaintext in " +
+		"password_hash, unknown formats), `hash_cost_out_of_range` (bcrypt cost over 14; argon2 over m=262144,t=10,p=16; " +
+		"scrypt over 256 MiB or p=16; PBKDF2 outside 1,000 to 2,000,000 rounds), `email_taken`, `conflict`, `last_admin`. " +
+		"Matching is by id, else external_id, else email: re-importing a file changes nothing."
+	rt.Handle(imp, h.Admins.Require(h.importUsers))
+	exp := op("GET", "/v1/admin/users/export", "adminExportUsers",
+		"Every account as NDJSON of ImportUser, password hashes included (the way out is the way in)", nil, ImportUser{}, 200)
+	exp.ResponseType = "application/x-ndjson"
+	rt.Handle(exp, h.Admins.Require(h.exportUsers))
+}
+
+// ImportUser is one line of a user file (API.md's ImportUser), named for the document.
+type ImportUser userfile.User
+
+// MaxImportBody is the largest user file POST /v1/admin/users/import takes.
+const MaxImportBody = 1 << 30
+
+// longRequest is how long an import or export may read and write: far past the
+// server's timeouts for ordinary requests.
+const longRequest = time.Hour
+
+// extendDeadlines lifts the server's read and write timeouts for this request only.
+func extendDeadlines(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(longRequest))
+	_ = rc.SetWriteDeadline(time.Now().Add(longRequest))
+}
+
+func (h *AdminUsers) importUsers(w http.ResponseWriter, r *http.Request, p *Principal) error {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-ndjson" {
+		return problem.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the user file with Content-Type: application/x-ndjson.")
+	}
+	extendDeadlines(w)
+	res, err := h.Users.Import(r.Context(), p.UserID, r.Body, h.Import)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return problem.PayloadTooLarge()
+	}
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, res)
+}
+
+func (h *AdminUsers) exportUsers(w http.ResponseWriter, r *http.Request, _ *Principal) error {
+	extendDeadlines(w)
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store") // password hashes
+	w.Header().Set("Content-Disposition", `attachment; filename="gatehouse-users.ndjson"`)
+	cw := &countingWriter{w: w}
+	if _, err := h.Users.Export(r.Context(), cw); err != nil {
+		if cw.n == 0 {
+			w.Header().Del("Content-Disposition")
+			return err // nothing sent yet: a problem answer
+		}
+		// The status line is sent: end the stream short so the client sees a failure
+		// (net/http closes the connection without logging a stack).
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func (h *AdminUsers) view(ctx context.Context, u *store.User) (AdminUser, error) {

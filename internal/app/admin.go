@@ -6,6 +6,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/admin"
 	"github.com/gatehouse-id/gatehouse/internal/api"
 	"github.com/gatehouse-id/gatehouse/internal/clients"
+	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/password"
 )
 
@@ -32,6 +33,12 @@ func (a *App) mountAdmin(ctx context.Context, s *services) error {
 			s.accounts.ForgetUser(userID)
 			s.sessions.Forget(sessionIDs...)
 		}}
-	(&api.AdminUsers{Users: users, Admins: admins, Locks: s.accounts}).Mount(a.router)
+	(&api.AdminUsers{Users: users, Admins: admins, Locks: s.accounts, Import: admin.ImportOptions{Firebase: firebaseParams(a.cfg)}}).Mount(a.router)
 	return nil
+}
+
+// firebaseParams are the GATEHOUSE_IMPORT_FIREBASE_* settings.
+func firebaseParams(cfg *config.Config) password.FirebaseParams {
+	return password.FirebaseParams{SignerKey: cfg.ImportFirebaseSignerKey, SaltSeparator: cfg.ImportFirebaseSaltSeparator,
+		Rounds: cfg.ImportFirebaseRounds, MemCost: cfg.ImportFirebaseMemCost}
 }

@@ -97,7 +97,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		httpx.Recover,
 		httpx.SecurityHeaders(strings.HasPrefix(cfg.Issuer, "https://")),
 		httpx.CORS(cfg.CORSOrigins),
-		httpx.BodyLimit(httpx.MaxBody),
+		httpx.BodyLimit(httpx.MaxBody, map[string]int64{"POST /v1/admin/users/import": api.MaxImportBody}),
 	)
 	return a, nil
 }

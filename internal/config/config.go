@@ -74,6 +74,12 @@ type Config struct {
 	BootstrapAdminEmail    string
 	BootstrapAdminPassword string
 
+	// ImportFirebase* are a Firebase project's password hash parameters, for imports.
+	ImportFirebaseSignerKey     string
+	ImportFirebaseSaltSeparator string
+	ImportFirebaseRounds        int
+	ImportFirebaseMemCost       int
+
 	EmailLinkBase string
 	SMTPURL       string
 	SMTPFrom      string

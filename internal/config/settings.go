@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"net/mail"
@@ -135,6 +136,14 @@ var Settings = []Setting{
 		apply: func(c *Config, v string) error { return parseEmail(&c.BootstrapAdminEmail, v) }},
 	{Env: "GATEHOUSE_BOOTSTRAP_ADMIN_PASSWORD", Help: "the bootstrap administrator's password (it replaces the password of a promoted account, whose sessions end)", Secret: true,
 		apply: func(c *Config, v string) error { return nonEmpty(&c.BootstrapAdminPassword, v) }},
+	{Env: "GATEHOUSE_IMPORT_FIREBASE_SIGNER_KEY", Help: "for imports from Firebase: the project's base64_signer_key (console: Authentication, Users, Password hash parameters)", Secret: true,
+		apply: func(c *Config, v string) error { return parseBase64(&c.ImportFirebaseSignerKey, v) }},
+	{Env: "GATEHOUSE_IMPORT_FIREBASE_SALT_SEPARATOR", Help: "for imports from Firebase: the project's base64_salt_separator",
+		apply: func(c *Config, v string) error { return parseBase64(&c.ImportFirebaseSaltSeparator, v) }},
+	{Env: "GATEHOUSE_IMPORT_FIREBASE_ROUNDS", Help: "for imports from Firebase: the project's rounds (1 to 8)",
+		apply: func(c *Config, v string) error { return parseInt(&c.ImportFirebaseRounds, v, 1, 8) }},
+	{Env: "GATEHOUSE_IMPORT_FIREBASE_MEM_COST", Help: "for imports from Firebase: the project's mem_cost (1 to 14)",
+		apply: func(c *Config, v string) error { return parseInt(&c.ImportFirebaseMemCost, v, 1, 14) }},
 	{Env: "GATEHOUSE_EMAIL_LINK_BASE", Help: "base URL of the pages that receive emailed tokens (/verify-email, /password/reset, /invitations/accept?token=...); default: the issuer",
 		apply: func(c *Config, v string) error { return parseHTTPURL(&c.EmailLinkBase, strings.TrimSuffix(v, "/")) }},
 	{Env: "GATEHOUSE_SMTP_URL", Help: "smtp://user:pass@host:587 (STARTTLS required; smtps:// for implicit TLS; ?tls=none for a loopback relay only); unset in development: mail is logged", Secret: true,
@@ -319,4 +328,13 @@ func splitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// parseBase64 accepts standard base64 (padded), as Firebase's console shows its keys.
+func parseBase64(dst *string, v string) error {
+	if _, err := base64.StdEncoding.DecodeString(v); err != nil || v == "" {
+		return errors.New("must be standard base64")
+	}
+	*dst = v
+	return nil
 }

@@ -113,7 +113,7 @@ func TestCORSOnlyForConfiguredOrigins(t *testing.T) {
 }
 
 func TestBodyLimit(t *testing.T) {
-	h := BodyLimit(10)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := BodyLimit(10, map[string]int64{"POST /big": 100})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.ReadAll(r.Body); err != nil {
 			w.WriteHeader(http.StatusRequestEntityTooLarge)
 		}
@@ -129,6 +129,19 @@ func TestBodyLimit(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	if rec.Code != 413 {
 		t.Fatalf("undeclared oversize body: %d", rec.Code)
+	}
+	// A route with a larger limit takes more, up to its own limit; the same path with
+	// another method does not.
+	for _, tc := range []struct {
+		method string
+		n      int
+		want   int
+	}{{"POST", 100, 200}, {"POST", 101, 413}, {"PUT", 11, 413}} {
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(tc.method, "/big", strings.NewReader(strings.Repeat("x", tc.n))))
+		if rec.Code != tc.want {
+			t.Errorf("%s /big with %d bytes: %d, want %d", tc.method, tc.n, rec.Code, tc.want)
+		}
 	}
 }
 

@@ -1,5 +1,5 @@
-// Package password hashes and verifies passwords (argon2id; bcrypt accepted for imported
-// accounts and upgraded), runs hashing on a bounded worker pool, and enforces the
+// Package password hashes and verifies passwords (argon2id; the hashes of other systems
+// accepted for imported accounts and upgraded), runs hashing on a bounded worker pool, and enforces the
 // NIST SP 800-63B password policy.
 package password
 
@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/argon2"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // Params are argon2id parameters.
@@ -46,7 +45,7 @@ func hashWith(p Params, pw string) (string, error) {
 }
 
 // verifyWith reports whether pw matches the stored hash and whether the hash should be
-// replaced (bcrypt, or argon2id with other parameters than p).
+// replaced (an imported format, or argon2id with other parameters than p).
 func verifyWith(p Params, pw, stored string) (ok, rehash bool, err error) {
 	switch {
 	case strings.HasPrefix(stored, "$argon2id$"):
@@ -57,25 +56,16 @@ func verifyWith(p Params, pw, stored string) (ok, rehash bool, err error) {
 		got := argon2.IDKey([]byte(pw), salt, hp.Iterations, hp.MemoryKiB, hp.Parallelism, uint32(len(key)))
 		ok := subtle.ConstantTimeCompare(got, key) == 1
 		return ok, ok && hp != p, nil
-	case strings.HasPrefix(stored, "$2a$"), strings.HasPrefix(stored, "$2b$"), strings.HasPrefix(stored, "$2y$"):
-		// Passwords over bcrypt's 72-byte limit never match: bcrypt would compare only a
-		// prefix, and nothing here truncates a password. The comparison still runs (on
-		// the prefix, its answer ignored) so that refusing takes as long as usual.
-		if len(pw) > 72 {
-			_ = bcrypt.CompareHashAndPassword([]byte(stored), []byte(pw[:72]))
-			return false, false, nil
-		}
-		err := bcrypt.CompareHashAndPassword([]byte(stored), []byte(pw))
-		switch {
-		case err == nil:
-			return true, true, nil
-		case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
-			return false, false, nil
-		default:
-			return false, false, fmt.Errorf("%w: %v", ErrMalformedHash, err)
-		}
 	default:
-		return false, false, ErrMalformedHash
+		// A hash imported from another system: replaced by argon2id once it matches.
+		ok, matched, err := verifyImported(pw, stored)
+		if !matched {
+			return false, false, ErrMalformedHash
+		}
+		if err != nil {
+			return false, false, err
+		}
+		return ok, ok, nil
 	}
 }
 

@@ -21,6 +21,7 @@ var (
 type Queries interface {
 	Users
 	Credentials
+	Export
 	Sessions
 	RefreshTokens
 	SigningKeys

@@ -17,15 +17,21 @@ type User struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	LastLoginAt   *time.Time
+	ExternalID    string // the user's id in the system it was imported from ("" for none); unique
 }
 
 // Users stores accounts. Emails are unique case-insensitively.
 type Users interface {
-	// CreateUser inserts u; ErrConflict when the email is taken.
+	// CreateUser inserts u; ErrConflict when the email (or the external id) is taken.
 	CreateUser(ctx context.Context, u *User) error
 	UserByID(ctx context.Context, id string) (*User, error)
 	// UserByEmail matches case-insensitively.
 	UserByEmail(ctx context.Context, email string) (*User, error)
+	// UserByExternalID finds a user by the id it had in the system it came from.
+	UserByExternalID(ctx context.Context, externalID string) (*User, error)
+	// SetUserExternalID sets (or, with "", clears) the external id; ErrConflict when
+	// another user has it.
+	SetUserExternalID(ctx context.Context, id, externalID string, now time.Time) error
 	UpdateUserName(ctx context.Context, id, name string, now time.Time) error
 	SetEmailVerified(ctx context.Context, id string, now time.Time) error
 	SetLastLogin(ctx context.Context, id string, now time.Time) error
@@ -73,4 +79,23 @@ type Credentials interface {
 	SetPasswordHash(ctx context.Context, userID, hash string, now time.Time) error
 	// PasswordHash returns the hash; ErrNotFound when the user has no password.
 	PasswordHash(ctx context.Context, userID string) (string, error)
+	// SetImportedPasswordHash is SetPasswordHash for a hash an import brought in: it is
+	// marked imported until the user's own password replaces it.
+	SetImportedPasswordHash(ctx context.Context, userID, hash string, now time.Time) error
+	// PasswordHashImported returns the hash and whether an import set it (and nothing
+	// since); ErrNotFound when the user has no password.
+	PasswordHashImported(ctx context.Context, userID string) (hash string, imported bool, err error)
+}
+
+// ExportedUser is a user with their password hash ("" for none), as exported.
+type ExportedUser struct {
+	User
+	PasswordHash string
+}
+
+// Export reads users out in pages.
+type Export interface {
+	// ExportUsers returns up to limit users created before the user with id before (""
+	// for the newest), newest first, with their password hashes.
+	ExportUsers(ctx context.Context, before string, limit int) ([]ExportedUser, error)
 }

@@ -33,6 +33,16 @@ type Operation struct {
 	Errors       []int
 	Query        []Param
 	Description  string
+	// RequestType and ResponseType name bodies that are not application/json (for
+	// application/x-ndjson, Request and Response are the type of one line).
+	RequestType, ResponseType string
+}
+
+func mediaType(t string) string {
+	if t == "" {
+		return "application/json"
+	}
+	return t
 }
 
 // Document is an OpenAPI 3.1 document under construction.
@@ -113,7 +123,7 @@ func (d *Document) operation(op Operation) map[string]any {
 	}
 	if op.Request != nil {
 		o["requestBody"] = map[string]any{"required": !op.OptionalBody, "content": map[string]any{
-			"application/json": map[string]any{"schema": d.schema(reflect.TypeOf(op.Request))}}}
+			mediaType(op.RequestType): map[string]any{"schema": d.schema(reflect.TypeOf(op.Request))}}}
 	}
 	responses := map[string]any{}
 	status := op.Status
@@ -122,7 +132,7 @@ func (d *Document) operation(op Operation) map[string]any {
 	}
 	ok := map[string]any{"description": http.StatusText(status)}
 	if op.Response != nil {
-		ok["content"] = map[string]any{"application/json": map[string]any{"schema": d.schema(reflect.TypeOf(op.Response))}}
+		ok["content"] = map[string]any{mediaType(op.ResponseType): map[string]any{"schema": d.schema(reflect.TypeOf(op.Response))}}
 	}
 	responses[strconv.Itoa(status)] = ok
 	errs := append([]int{}, op.Errors...)

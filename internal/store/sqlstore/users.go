@@ -11,12 +11,13 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-const userColumns = `id, email, email_verified, name, mfa_enabled, disabled, is_admin, created_at, updated_at, last_login_at`
+const userColumns = `id, email, email_verified, name, mfa_enabled, disabled, is_admin, created_at, updated_at, last_login_at,
+	COALESCE(external_id, '')`
 
 func scanUser(row interface{ Scan(...any) error }) (*store.User, error) {
 	var u store.User
 	err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.Name, &u.MFAEnabled, &u.Disabled, &u.Admin,
-		timeDest{&u.CreatedAt}, timeDest{&u.UpdatedAt}, nullTimeDest{&u.LastLoginAt})
+		timeDest{&u.CreatedAt}, timeDest{&u.UpdatedAt}, nullTimeDest{&u.LastLoginAt}, &u.ExternalID)
 	if err != nil {
 		return nil, one(err)
 	}
@@ -24,9 +25,10 @@ func scanUser(row interface{ Scan(...any) error }) (*store.User, error) {
 }
 
 func (q queries) CreateUser(ctx context.Context, u *store.User) error {
-	_, err := q.w.ExecContext(ctx, `INSERT INTO users (id, email, email_lower, email_verified, name, mfa_enabled, disabled, is_admin, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		u.ID, u.Email, strings.ToLower(u.Email), u.EmailVerified, u.Name, u.MFAEnabled, u.Disabled, u.Admin, ts(u.CreatedAt), ts(u.UpdatedAt))
+	_, err := q.w.ExecContext(ctx, `INSERT INTO users (id, email, email_lower, email_verified, name, mfa_enabled, disabled, is_admin, created_at, updated_at,
+		external_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		u.ID, u.Email, strings.ToLower(u.Email), u.EmailVerified, u.Name, u.MFAEnabled, u.Disabled, u.Admin, ts(u.CreatedAt), ts(u.UpdatedAt),
+		nullString(u.ExternalID))
 	if err != nil {
 		return fmt.Errorf("sqlstore: create user: %w", mapErr(err))
 	}
@@ -79,12 +81,63 @@ func (q queries) SetUserAdmin(ctx context.Context, id string, admin bool, now ti
 }
 
 func (q queries) SetPasswordHash(ctx context.Context, userID, hash string, now time.Time) error {
-	_, err := q.w.ExecContext(ctx, `INSERT INTO credentials (user_id, kind, secret, created_at, updated_at) VALUES ($1, 'password', $2, $3, $3)
-		ON CONFLICT (user_id, kind) DO UPDATE SET secret = excluded.secret, updated_at = excluded.updated_at`, userID, hash, ts(now))
+	return q.setPassword(ctx, userID, hash, false, now)
+}
+
+func (q queries) SetImportedPasswordHash(ctx context.Context, userID, hash string, now time.Time) error {
+	return q.setPassword(ctx, userID, hash, true, now)
+}
+
+func (q queries) setPassword(ctx context.Context, userID, hash string, imported bool, now time.Time) error {
+	_, err := q.w.ExecContext(ctx, `INSERT INTO credentials (user_id, kind, secret, created_at, updated_at, imported) VALUES ($1, 'password', $2, $3, $3, $4)
+		ON CONFLICT (user_id, kind) DO UPDATE SET secret = excluded.secret, updated_at = excluded.updated_at, imported = excluded.imported`,
+		userID, hash, ts(now), imported)
 	if err != nil {
 		return fmt.Errorf("sqlstore: set password: %w", mapErr(err))
 	}
 	return nil
+}
+
+func (q queries) PasswordHashImported(ctx context.Context, userID string) (string, bool, error) {
+	var h string
+	var imported bool
+	err := q.r.QueryRowContext(ctx, `SELECT secret, imported FROM credentials WHERE user_id = $1 AND kind = 'password'`, userID).Scan(&h, &imported)
+	return h, imported, one(err)
+}
+
+func (q queries) UserByExternalID(ctx context.Context, externalID string) (*store.User, error) {
+	return scanUser(q.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE external_id = $1`, externalID))
+}
+
+func (q queries) SetUserExternalID(ctx context.Context, id, externalID string, now time.Time) error {
+	return affected(q.w.ExecContext(ctx, `UPDATE users SET external_id = $1, updated_at = $2 WHERE id = $3`, nullString(externalID), ts(now), id))
+}
+
+func (q queries) ExportUsers(ctx context.Context, before string, limit int) ([]store.ExportedUser, error) {
+	query := `SELECT u.id, u.email, u.email_verified, u.name, u.mfa_enabled, u.disabled, u.is_admin, u.created_at, u.updated_at,
+		u.last_login_at, COALESCE(u.external_id, ''), COALESCE(c.secret, '')
+		FROM users u LEFT JOIN credentials c ON c.user_id = u.id AND c.kind = 'password'`
+	args := []any{limit}
+	if before != "" {
+		query += ` WHERE u.id < $2`
+		args = append(args, before)
+	}
+	rows, err := q.r.QueryContext(ctx, query+` ORDER BY u.id DESC LIMIT $1`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: export users: %w", err)
+	}
+	defer rows.Close()
+	var out []store.ExportedUser
+	for rows.Next() {
+		var e store.ExportedUser
+		u := &e.User
+		if err := rows.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.Name, &u.MFAEnabled, &u.Disabled, &u.Admin,
+			timeDest{&u.CreatedAt}, timeDest{&u.UpdatedAt}, nullTimeDest{&u.LastLoginAt}, &u.ExternalID, &e.PasswordHash); err != nil {
+			return nil, fmt.Errorf("sqlstore: export users: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
 
 func (q queries) PasswordHash(ctx context.Context, userID string) (string, error) {

@@ -138,3 +138,11 @@ func affected(res interface{ RowsAffected() (int64, error) }, err error) error {
 	}
 	return nil
 }
+
+// nullString stores "" as NULL (for unique columns where "" means none).
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -199,3 +199,63 @@ func testEraseUser(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// External ids: stored, found, unique, cleared; an imported password hash is marked
+// until the user's own replaces it; the export lists users newest first with their
+// hashes, in pages.
+func testImportColumns(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	a := &store.User{ID: newID(), Email: "a@example.com", ExternalID: "auth0|1", CreatedAt: base, UpdatedAt: base}
+	if err := s.CreateUser(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	b := newUser(t, s, "b@example.com")
+	if got, err := s.UserByExternalID(ctx, "auth0|1"); err != nil || got.ID != a.ID || got.ExternalID != "auth0|1" {
+		t.Fatalf("UserByExternalID = %+v, %v", got, err)
+	}
+	if _, err := s.UserByExternalID(ctx, "auth0|2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UserByExternalID(unknown) = %v", err)
+	}
+	dup := &store.User{ID: newID(), Email: "c@example.com", ExternalID: "auth0|1", CreatedAt: base, UpdatedAt: base}
+	if err := s.CreateUser(ctx, dup); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("CreateUser with a taken external id = %v, want ErrConflict", err)
+	}
+	if err := s.SetUserExternalID(ctx, b.ID, "auth0|1", base); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("SetUserExternalID(taken) = %v, want ErrConflict", err)
+	}
+	if err := s.SetUserExternalID(ctx, a.ID, "", base); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetUserExternalID(ctx, b.ID, "auth0|1", base); err != nil {
+		t.Fatalf("SetUserExternalID after the other cleared it: %v", err)
+	}
+	if got, _ := s.UserByID(ctx, a.ID); got.ExternalID != "" {
+		t.Fatalf("cleared external id = %q", got.ExternalID)
+	}
+
+	if err := s.SetImportedPasswordHash(ctx, a.ID, "$2a$10$imported", base); err != nil {
+		t.Fatal(err)
+	}
+	if h, imported, err := s.PasswordHashImported(ctx, a.ID); err != nil || h != "$2a$10$imported" || !imported {
+		t.Fatalf("PasswordHashImported = %q, %v, %v", h, imported, err)
+	}
+	if err := s.SetPasswordHash(ctx, a.ID, "$argon2id$own", base); err != nil {
+		t.Fatal(err)
+	}
+	if h, imported, err := s.PasswordHashImported(ctx, a.ID); err != nil || h != "$argon2id$own" || imported {
+		t.Fatalf("after the user's own password: %q, %v, %v", h, imported, err)
+	}
+	if _, _, err := s.PasswordHashImported(ctx, b.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("PasswordHashImported(no password) = %v", err)
+	}
+
+	c := newUser(t, s, "c@example.com")
+	page, err := s.ExportUsers(ctx, "", 2)
+	if err != nil || len(page) != 2 || page[0].ID != c.ID || page[1].ID != b.ID || page[1].ExternalID != "auth0|1" || page[0].PasswordHash != "" {
+		t.Fatalf("ExportUsers page 1 = %+v, %v", page, err)
+	}
+	page, err = s.ExportUsers(ctx, b.ID, 2)
+	if err != nil || len(page) != 1 || page[0].ID != a.ID || page[0].PasswordHash != "$argon2id$own" || page[0].Email != "a@example.com" {
+		t.Fatalf("ExportUsers page 2 = %+v, %v", page, err)
+	}
+}

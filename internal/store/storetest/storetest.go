@@ -27,6 +27,7 @@ func Run(t *testing.T, open Opener) {
 		{"SetUserEmail", testSetUserEmail},
 		{"LockAdmins", testLockAdmins},
 		{"EraseUser", testEraseUser},
+		{"ImportColumns", testImportColumns},
 		{"Sessions", testSessions},
 		{"RefreshTokenRace", testRefreshTokenRace},
 		{"OneTimeTokens", testOneTimeTokens},

@@ -173,6 +173,19 @@ func (d *Doc) CheckResponse(req *http.Request, status int, header http.Header, b
 	if !strings.HasSuffix(mt, "json") {
 		return nil
 	}
+	if mt == "application/x-ndjson" { // the schema is one line's
+		var errs []string
+		for i, line := range bytes.Split(bytes.TrimSpace(body), []byte("\n")) {
+			v, err := jsonschema.UnmarshalJSON(bytes.NewReader(line))
+			if err == nil {
+				err = sch.Validate(v)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("line %d: %v", i+1, err))
+			}
+		}
+		return errs
+	}
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
 	if err != nil {
 		return []string{"the body is not JSON: " + err.Error()}
