@@ -40,6 +40,8 @@ type options struct {
 	argonMem  uint // 0: the server's default
 	argonIter uint // 0: the server's default
 	extraEnv  []string
+	// importUsers > 0 runs the import benchmark instead of the scenarios.
+	importUsers int
 	// With -target, the confidential client the OAuth scenarios use.
 	clientID, clientSecret, redirectURI string
 }
@@ -92,9 +94,13 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.clientID, "client-id", "", "with -target: a confidential first-party client for the OAuth scenarios")
 	flag.StringVar(&o.clientSecret, "client-secret", "", "with -target: that client's secret")
 	flag.StringVar(&o.redirectURI, "redirect-uri", benchRedirectURI, "with -target: a redirect URI registered for that client")
+	flag.IntVar(&o.importUsers, "import", 0, "instead of the scenarios: import this many users with bcrypt hashes, twice, and report time and server memory")
 	flag.Var(&extra, "env", "extra KEY=VALUE for the started server (repeatable), e.g. -env GATEHOUSE_SIGNING_ALG=ES256")
 	flag.Parse()
 	o.extraEnv = extra
+	if o.importUsers > 0 {
+		o.extraEnv = append(o.extraEnv, importEnv...)
+	}
 	if flag.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %v", flag.Args())
 	}
@@ -163,6 +169,9 @@ func run(ctx context.Context, o options) (err error) {
 			err = stopErr
 		}
 	}()
+	if o.importUsers > 0 {
+		return runImport(ctx, srv, o)
+	}
 	idle := srv.mem()
 	s := summary{Target: srv.base, Database: srv.db, CPUs: runtime.NumCPU(), Duration: o.duration.String(),
 		Warmup: o.warmup.String(), StartMS: ms(srv.startup), RestartMS: ms(srv.restart),

@@ -6,7 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-id/gatehouse/internal/admin"
+	"github.com/gatehouse-id/gatehouse/internal/testutil/apitest"
 	"github.com/gatehouse-id/gatehouse/internal/testutil/testdb"
+	"github.com/gatehouse-id/gatehouse/internal/testutil/testserver"
 )
 
 // The users commands on the database directly, on both backends: create (piped,
@@ -127,6 +130,68 @@ func TestUsersCommands(t *testing.T) {
 				t.Fatalf("unlock: %q", errOut)
 			}
 			run(0, "", "audit", "verify")
+		})
+	}
+}
+
+// From another system's export to a sign-in: convert a Keycloak realm export and a
+// Firebase export (with the project's hash parameters in the environment), import both,
+// and sign in on a server with the passwords those systems hashed; export, and importing
+// the export again changes nothing.
+func TestConvertImportSignIn(t *testing.T) {
+	for _, b := range testdb.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			clearEnv(t)
+			url := b.URL(t)
+			t.Setenv("GATEHOUSE_DATABASE_URL", url)
+			t.Setenv("GATEHOUSE_IMPORT_FIREBASE_SIGNER_KEY", "jxspr8Ki0RYycVU8zykbdLGjFQ3McFUH0uiiTvC8pVMXAn210wjLNmdZJzxUECKbm0QsEmYUSDzZvpjeJ9WmXA==")
+			t.Setenv("GATEHOUSE_IMPORT_FIREBASE_SALT_SEPARATOR", "Bw==")
+			t.Setenv("GATEHOUSE_IMPORT_FIREBASE_ROUNDS", "8")
+			t.Setenv("GATEHOUSE_IMPORT_FIREBASE_MEM_COST", "14")
+			dir := t.TempDir()
+			for _, src := range []struct{ from, file string }{{"keycloak", "keycloak_realm.json"}, {"firebase", "firebase_users.json"}} {
+				code, out, errOut := runCLI(t, "users", "convert", "--from", src.from, "../../internal/convert/testdata/"+src.file)
+				if code != 1 || !strings.Contains(errOut, "left out") || !strings.Contains(errOut, "converted ") {
+					t.Fatalf("convert %s: exit %d, stderr %q", src.from, code, errOut) // each fixture holds records that cannot be converted
+				}
+				path := dir + "/" + src.from + ".ndjson"
+				if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				code, out, errOut = runCLI(t, "users", "import", path)
+				if code != 0 || !strings.Contains(out, "failed 0") {
+					t.Fatalf("import %s: exit %d, %q %q", src.from, code, out, errOut)
+				}
+			}
+			code, exported, errOut := runCLI(t, "users", "export")
+			if code != 0 || !strings.Contains(errOut, "exported ") || !strings.Contains(exported, `"external_id":"keycloak:`) {
+				t.Fatalf("export: %d %q", code, errOut)
+			}
+			path := dir + "/export.ndjson"
+			if err := os.WriteFile(path, []byte(exported), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			code, out, _ := runCLI(t, "users", "import", "-o", "json", path)
+			var res admin.ImportResult
+			if err := json.Unmarshal([]byte(out), &res); code != 0 || err != nil || res.Created+res.Updated+res.Failed != 0 || res.Skipped == 0 {
+				t.Fatalf("re-import of the export: %d %q", code, out)
+			}
+			run2 := func(args ...string) {
+				if code, _, errOut := runCLI(t, args...); code != 2 {
+					t.Fatalf("%v: exit %d (%q), want 2", args, code, errOut)
+				}
+			}
+			run2("users", "convert", "--from", "okta", "x.json")
+			run2("users", "convert", "--from", "firebase")
+			run2("users", "import", dir+"/missing.ndjson")
+
+			srv := testserver.Start(t, url, testserver.With("GATEHOUSE_DATA_DIR", os.Getenv("GATEHOUSE_DATA_DIR")))
+			c := apitest.New(t, srv.URL)
+			for email, pw := range map[string]string{"alice@example.com": "keycloak-sha256-pw", "bruno@example.com": "keycloak-sha512-pw",
+				"chen@example.com": "keycloak-argon2-pw", "user1@example.com": "user1password"} {
+				c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": email, "password": pw + "x"}, "").Expect(t, 401, "invalid_credentials")
+				c.Do(t, "POST", "/v1/auth/login", map[string]any{"email": email, "password": pw}, "").Expect(t, 200)
+			}
 		})
 	}
 }
