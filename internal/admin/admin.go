@@ -63,7 +63,7 @@ type Store interface {
 	CountAdmins(ctx context.Context) (int, error)
 	ListUsers(ctx context.Context, f store.UserFilter) ([]store.User, error)
 	ListSessions(ctx context.Context, userID string, now time.Time) ([]store.Session, error)
-	store.Export
+	store.Transfer
 	store.Transactor
 }
 

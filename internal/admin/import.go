@@ -186,19 +186,9 @@ func (s *Service) importBatch(ctx context.Context, actorID string, batch []impor
 	}
 	var outcomes []outcome
 	err := s.Store.InTx(ctx, func(q store.Queries) error {
-		outcomes = outcomes[:0]
-		for i := range batch {
-			if batch[i].err != nil {
-				outcomes = append(outcomes, outcome{lineErr: batch[i].err})
-				continue
-			}
-			o, err := s.applyLine(ctx, q, actorID, &batch[i])
-			if err != nil {
-				return err
-			}
-			outcomes = append(outcomes, o)
-		}
-		return nil
+		var err error
+		outcomes, err = s.applyBatch(ctx, q, actorID, batch)
+		return err
 	})
 	if err == nil {
 		s.count(outcomes, res)
@@ -276,8 +266,121 @@ func match(ctx context.Context, q store.Queries, l *importLine) (*store.User, er
 	return nil, nil
 }
 
-// applyLine creates or updates the line's account through q. A line it refuses comes
-// back as the outcome's lineErr (nothing written); an error aborts the transaction.
+// applyBatch applies a batch through q: the accounts its lines may match are read in
+// one query, and new accounts are written together (users, password hashes, audit
+// events: three statements). A line about an account that an earlier line of the batch
+// created or changed goes the per-line way (applyLine), after what is pending is written.
+func (s *Service) applyBatch(ctx context.Context, q store.Queries, actorID string, batch []importLine) ([]outcome, error) {
+	var ids, exts, emails []string
+	for i := range batch {
+		if l := &batch[i]; l.err == nil {
+			ids, exts, emails = appendIf(ids, l.u.ID), appendIf(exts, l.u.ExternalID), append(emails, strings.ToLower(l.email))
+		}
+	}
+	cands, err := q.ImportCandidates(ctx, ids, exts, emails)
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[string]*store.ImportCandidate{}
+	for i := range cands {
+		c := &cands[i]
+		for _, k := range candidateKeys(c.ID, c.ExternalID, c.Email) {
+			byKey[k] = c
+		}
+	}
+	now := s.Now()
+	touched := map[string]bool{} // keys of accounts this batch created or changed
+	var users []store.User
+	hashes := map[string]string{}
+	var events []audit.Event
+	flush := func() error {
+		if len(users) == 0 {
+			return nil
+		}
+		if err := q.CreateUsers(ctx, users); err != nil {
+			return err
+		}
+		if err := q.SetImportedPasswordHashes(ctx, hashes, now); err != nil {
+			return err
+		}
+		if err := s.Audit.RecordAll(ctx, q, events); err != nil {
+			return err
+		}
+		users, events = users[:0], events[:0]
+		clear(hashes)
+		return nil
+	}
+	outcomes := make([]outcome, 0, len(batch))
+	for i := range batch {
+		l := &batch[i]
+		if l.err != nil {
+			outcomes = append(outcomes, outcome{lineErr: l.err})
+			continue
+		}
+		keys := candidateKeys(l.u.ID, l.u.ExternalID, l.email)
+		var o outcome
+		var c *store.ImportCandidate
+		for _, k := range keys {
+			if c = byKey[k]; c != nil {
+				break
+			}
+		}
+		switch {
+		case slices.ContainsFunc(keys, func(k string) bool { return touched[k] }):
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			if o, err = s.applyLine(ctx, q, actorID, l); err != nil {
+				return nil, err
+			}
+		case c == nil:
+			u, ev := s.newImported(l, actorID, now)
+			users, events = append(users, u), append(events, ev)
+			if l.hash != "" {
+				hashes[u.ID] = l.hash
+			}
+			o = outcome{created: true, userID: u.ID}
+		default:
+			if o, err = s.applyMatched(ctx, q, actorID, l, &c.User, c.PasswordHash, c.PasswordImported, now); err != nil {
+				return nil, err
+			}
+			if o.updated {
+				keys = append(keys, candidateKeys(c.ID, c.ExternalID, c.Email)...)
+			}
+		}
+		outcomes = append(outcomes, o)
+		if o.created || o.updated {
+			keys = append(keys, "id:"+o.userID)
+			for _, k := range keys {
+				touched[k] = true
+			}
+		}
+	}
+	return outcomes, flush()
+}
+
+// candidateKeys are the keys an account is found by in a batch.
+func candidateKeys(id, externalID, email string) []string {
+	var keys []string
+	if id != "" {
+		keys = append(keys, "id:"+id)
+	}
+	if externalID != "" {
+		keys = append(keys, "ext:"+externalID)
+	}
+	return append(keys, "email:"+strings.ToLower(email))
+}
+
+func appendIf(list []string, v string) []string {
+	if v == "" {
+		return list
+	}
+	return append(list, v)
+}
+
+// applyLine creates or updates the line's account through q, reading what it needs
+// line by line. A line it refuses comes back as the outcome's lineErr (nothing
+// written); an error aborts the transaction.
 func (s *Service) applyLine(ctx context.Context, q store.Queries, actorID string, l *importLine) (outcome, error) {
 	now := s.Now()
 	u, err := match(ctx, q, l)
@@ -287,6 +390,17 @@ func (s *Service) applyLine(ctx context.Context, q store.Queries, actorID string
 	if u == nil {
 		return s.importNew(ctx, q, actorID, l, now)
 	}
+	stored, imported, err := q.PasswordHashImported(ctx, u.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return outcome{}, err
+	}
+	return s.applyMatched(ctx, q, actorID, l, u, stored, imported, now)
+}
+
+// applyMatched updates the account u (whose password hash is stored, "" for none, set
+// by an import when imported) to what the line says, or skips it when nothing differs.
+func (s *Service) applyMatched(ctx context.Context, q store.Queries, actorID string, l *importLine, u *store.User,
+	stored string, imported bool, now time.Time) (outcome, error) {
 	refuse := func(code, msg string) (outcome, error) {
 		return outcome{lineErr: &LineError{Line: l.line, Code: code, Message: msg}}, nil
 	}
@@ -319,7 +433,7 @@ func (s *Service) applyLine(ctx context.Context, q store.Queries, actorID string
 	if l.u.Disabled != nil && *l.u.Disabled != u.Disabled {
 		changed = append(changed, "disabled")
 	}
-	setPassword, err := s.passwordChanges(ctx, q, u.ID, l)
+	setPassword, err := s.passwordChanges(ctx, stored, imported, l)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -362,18 +476,15 @@ func (s *Service) applyLine(ctx context.Context, q store.Queries, actorID string
 		TargetType: "user", TargetID: u.ID, Time: now, Details: map[string]any{"via": via(actorID), "line": l.line, "created": false, "changed": changed}})
 }
 
-// passwordChanges says whether the line's password replaces the account's: when it
-// has none, or an imported one (never the user's own) that the line's does not equal.
-func (s *Service) passwordChanges(ctx context.Context, q store.Queries, userID string, l *importLine) (bool, error) {
-	if l.hash == "" {
-		return false, nil
-	}
-	stored, imported, err := q.PasswordHashImported(ctx, userID)
+// passwordChanges says whether the line's password replaces the account's (stored, ""
+// for none): when it has none, or an imported one (never the user's own) that the
+// line's does not equal.
+func (s *Service) passwordChanges(ctx context.Context, stored string, imported bool, l *importLine) (bool, error) {
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case l.hash == "":
+		return false, nil
+	case stored == "":
 		return true, nil
-	case err != nil:
-		return false, err
 	case !imported || stored == l.hash:
 		return false, nil
 	case l.plaintext != "":
@@ -384,8 +495,8 @@ func (s *Service) passwordChanges(ctx context.Context, q store.Queries, userID s
 	return true, nil
 }
 
-// importNew creates the line's account.
-func (s *Service) importNew(ctx context.Context, q store.Queries, actorID string, l *importLine, now time.Time) (outcome, error) {
+// newImported is the account a line creates, and its audit event.
+func (s *Service) newImported(l *importLine, actorID string, now time.Time) (store.User, audit.Event) {
 	id := l.u.ID
 	if id == "" {
 		id = uuid.Must(uuid.NewV7()).String()
@@ -394,19 +505,25 @@ func (s *Service) importNew(ctx context.Context, q store.Queries, actorID string
 	if l.u.CreatedAt != nil {
 		created = l.u.CreatedAt.UTC().Truncate(time.Microsecond)
 	}
-	u := &store.User{ID: id, Email: l.email, Name: l.name, ExternalID: l.u.ExternalID, CreatedAt: created, UpdatedAt: now,
+	u := store.User{ID: id, Email: l.email, Name: l.name, ExternalID: l.u.ExternalID, CreatedAt: created, UpdatedAt: now,
 		EmailVerified: l.u.EmailVerified != nil && *l.u.EmailVerified, Admin: l.u.Admin != nil && *l.u.Admin,
 		Disabled: l.u.Disabled != nil && *l.u.Disabled}
-	if err := q.CreateUser(ctx, u); err != nil {
+	return u, audit.Event{Action: UserImported, ActorID: actorID, TargetType: "user", TargetID: id, Time: now,
+		Details: map[string]any{"via": via(actorID), "line": l.line, "created": true}}
+}
+
+// importNew creates the line's account on its own.
+func (s *Service) importNew(ctx context.Context, q store.Queries, actorID string, l *importLine, now time.Time) (outcome, error) {
+	u, ev := s.newImported(l, actorID, now)
+	if err := q.CreateUser(ctx, &u); err != nil {
 		return outcome{}, err
 	}
 	if l.hash != "" {
-		if err := q.SetImportedPasswordHash(ctx, id, l.hash, now); err != nil {
+		if err := q.SetImportedPasswordHash(ctx, u.ID, l.hash, now); err != nil {
 			return outcome{}, err
 		}
 	}
-	return outcome{created: true, userID: id}, s.Audit.Record(ctx, q, audit.Event{Action: UserImported, ActorID: actorID,
-		TargetType: "user", TargetID: id, Time: now, Details: map[string]any{"via": via(actorID), "line": l.line, "created": true}})
+	return outcome{created: true, userID: u.ID}, s.Audit.Record(ctx, q, ev)
 }
 
 // Export writes every account as a user file, newest first, password hashes included:

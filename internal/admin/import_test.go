@@ -13,7 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 )
 
-// racingStore makes CreateUser of one address fail as a concurrent sign-up with that
+// racingStore makes creating an account with one address fail as a concurrent sign-up with that
 // address would (the checks before it saw no such account).
 type racingStore struct {
 	*sqlstore.DB
@@ -34,6 +34,15 @@ func (q racingQueries) CreateUser(ctx context.Context, u *store.User) error {
 		return fmt.Errorf("sqlstore: create user: %w", store.ErrConflict)
 	}
 	return q.Queries.CreateUser(ctx, u)
+}
+
+func (q racingQueries) CreateUsers(ctx context.Context, users []store.User) error {
+	for _, u := range users {
+		if u.Email == q.email {
+			return fmt.Errorf("sqlstore: create users: %w", store.ErrConflict)
+		}
+	}
+	return q.Queries.CreateUsers(ctx, users)
 }
 
 func userLines(n int, emailOf func(i int) string) string {
@@ -123,5 +132,33 @@ func TestImportLineChecks(t *testing.T) {
 	}
 	if u, _ := db.UserByID(t.Context(), root.ID); !u.Admin {
 		t.Fatal("the last administrator was demoted")
+	}
+}
+
+// Lines about the same account within one batch apply in order: the second line of a
+// new account updates what the first created, and two lines about an existing account
+// both take effect, the last winning.
+func TestImportSameAccountTwiceInABatch(t *testing.T) {
+	db, svc, u := setup(t)
+	withAccounts(t, svc)
+	file := `{"email": "dup@example.com", "name": "First", "external_id": "x:1"}` + "\n" +
+		`{"email": "DUP@example.com", "name": "Second"}` + "\n" +
+		`{"email": "` + u.Email + `", "name": "Ada One"}` + "\n" +
+		`{"email": "other@example.com", "id": "` + u.ID + `", "name": "Ada Two"}` + "\n" +
+		`{"email": "third@example.com", "external_id": "x:1"}` + "\n"
+	res, err := svc.Import(t.Context(), "", strings.NewReader(file), admin.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Created != 1 || res.Updated != 4 || res.Failed != 0 {
+		t.Fatalf("result = %+v", res)
+	}
+	moved, err := db.UserByExternalID(t.Context(), "x:1")
+	if err != nil || moved.Email != "third@example.com" || moved.Name != "Second" {
+		t.Fatalf("the new account = %+v, %v", moved, err)
+	}
+	ada, _ := db.UserByID(t.Context(), u.ID)
+	if ada.Name != "Ada Two" || ada.Email != "other@example.com" {
+		t.Fatalf("the existing account = %+v", ada)
 	}
 }

@@ -220,7 +220,7 @@ func (s *Service) Erase(ctx context.Context, actorID, id string) error {
 		if ended, err = q.RevokeUserSessions(ctx, id, "", "account_erased", now); err != nil {
 			return err
 		}
-		if err := q.EraseUser(ctx, id, addresses, now); err != nil {
+		if err := q.EraseUser(ctx, id, addresses, u.Name, now); err != nil {
 			return err
 		}
 		// Recorded after the erasure, so that its own row is not blanked: it names the

@@ -43,6 +43,42 @@ func (l *Log) OnAppend(fn func()) { l.appended = fn }
 // Record appends e to the audit log through q; call it with the transaction's Queries
 // so that the event commits or rolls back with the change. It touches no shared row.
 func (l *Log) Record(ctx context.Context, q store.Audit, e Event) error {
+	row, err := l.row(ctx, e)
+	if err != nil {
+		return err
+	}
+	if err := q.AppendAudit(ctx, row); err != nil {
+		return fmt.Errorf("audit: %s: %w", e.Action, err)
+	}
+	if l.appended != nil {
+		l.appended()
+	}
+	return nil
+}
+
+// RecordAll appends events through q in one statement: Record for batches (an import's).
+func (l *Log) RecordAll(ctx context.Context, q store.Audit, events []Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	rows := make([]*store.AuditEvent, len(events))
+	for i, e := range events {
+		var err error
+		if rows[i], err = l.row(ctx, e); err != nil {
+			return err
+		}
+	}
+	if err := q.AppendAudits(ctx, rows); err != nil {
+		return fmt.Errorf("audit: %d events: %w", len(rows), err)
+	}
+	if l.appended != nil {
+		l.appended()
+	}
+	return nil
+}
+
+// row makes e's sealed row, with the request's IP, user agent and id.
+func (l *Log) row(ctx context.Context, e Event) (*store.AuditEvent, error) {
 	info := reqinfo.From(ctx)
 	if e.Outcome == "" {
 		e.Outcome = Success
@@ -54,7 +90,7 @@ func (l *Log) Record(ctx context.Context, q store.Audit, e Event) error {
 	if len(e.Details) > 0 {
 		b, err := json.Marshal(e.Details)
 		if err != nil {
-			return fmt.Errorf("audit: details: %w", err)
+			return nil, fmt.Errorf("audit: details: %w", err)
 		}
 		details = string(b)
 	}
@@ -73,13 +109,7 @@ func (l *Log) Record(ctx context.Context, q store.Audit, e Event) error {
 		Details:    details,
 	}
 	seal(l.key, row)
-	if err := q.AppendAudit(ctx, row); err != nil {
-		return fmt.Errorf("audit: %s: %w", e.Action, err)
-	}
-	if l.appended != nil {
-		l.appended()
-	}
-	return nil
+	return row, nil
 }
 
 // MemberReader reads a membership: what MemberOrg needs.

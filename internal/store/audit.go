@@ -54,6 +54,9 @@ type Audit interface {
 	// AppendAudit stores the event, unchained, and sets its Pos. Call it in the
 	// transaction of the change it records.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
+	// AppendAudits inserts many events unchained in one statement, in their order (Pos is
+	// not set).
+	AppendAudits(ctx context.Context, events []*AuditEvent) error
 	// ListAudit returns matching events, chained or not, newest first.
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 	// ScanAudit calls fn for every chained event in chain order.

@@ -21,7 +21,7 @@ var (
 type Queries interface {
 	Users
 	Credentials
-	Export
+	Transfer
 	Sessions
 	RefreshTokens
 	SigningKeys

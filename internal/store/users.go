@@ -54,12 +54,14 @@ type Users interface {
 	SetUserEmail(ctx context.Context, id, email string, verified bool, now time.Time) error
 	// EraseUser deletes the account and every row that names it (credentials, sessions,
 	// second factors, memberships, consents, one-time tokens, pending logins and
-	// authorization requests), the invitations and undelivered messages addressed to any
-	// of addresses, and blanks the personal fields (IP, user agent, details) of the
-	// audit rows the user acted in, is the target of, or whose details hold one of
-	// addresses. Audit rows keep the ids, and their MACs, so the chain still verifies.
-	// ErrNotFound when the user is unknown.
-	EraseUser(ctx context.Context, id string, addresses []string, now time.Time) error
+	// authorization requests), the invitations and messages addressed to any of
+	// addresses, the undelivered messages to others whose text holds an address or the
+	// name (when it has 5 characters or more: a shorter one is not the user's alone), and
+	// blanks the personal fields (IP, user agent, details) of the audit rows the user
+	// acted in, is the target of, or whose details hold one of addresses. Audit rows keep
+	// the ids, and their MACs, so the chain still verifies. ErrNotFound when the user is
+	// unknown.
+	EraseUser(ctx context.Context, id string, addresses []string, name string, now time.Time) error
 }
 
 // UserFilter selects users for an administrator's list. Nil flags select both values.
@@ -93,9 +95,25 @@ type ExportedUser struct {
 	PasswordHash string
 }
 
-// Export reads users out in pages.
-type Export interface {
+// Transfer moves users in and out in bulk: an import's batch reads the accounts its
+// lines may match in one query and writes its new accounts in a few statements.
+type Transfer interface {
 	// ExportUsers returns up to limit users created before the user with id before (""
 	// for the newest), newest first, with their password hashes.
 	ExportUsers(ctx context.Context, before string, limit int) ([]ExportedUser, error)
+	// ImportCandidates returns the users with any of the ids, external ids or emails
+	// (matched case-insensitively), with their password hashes.
+	ImportCandidates(ctx context.Context, ids, externalIDs, emails []string) ([]ImportCandidate, error)
+	// CreateUsers inserts users; ErrConflict when an email or external id is taken.
+	CreateUsers(ctx context.Context, users []User) error
+	// SetImportedPasswordHashes stores imported hashes (userID to hash) of users that
+	// have no password yet.
+	SetImportedPasswordHashes(ctx context.Context, hashes map[string]string, now time.Time) error
+}
+
+// ImportCandidate is an account an import line may match, with its password.
+type ImportCandidate struct {
+	User
+	PasswordHash     string // "" for none
+	PasswordImported bool
 }

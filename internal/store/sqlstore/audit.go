@@ -27,6 +27,27 @@ func scanAudit(row interface{ Scan(...any) error }) (*store.AuditEvent, error) {
 	return &e, nil
 }
 
+func (q queries) AppendAudits(ctx context.Context, events []*store.AuditEvent) error {
+	for _, e := range events {
+		if e.Details == "" {
+			e.Details = "{}"
+		}
+		e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	}
+	err := q.insertMany(ctx, `INSERT INTO audit_events (id, time, action, actor_id, org_id, target_type, target_id, ip,
+		user_agent, request_id, outcome, details, personal_mac, mac) VALUES `, len(events), 14,
+		func(offset int) string { return placeholders(offset, 14) },
+		func(i int) []any {
+			e := events[i]
+			return []any{e.ID, ts(e.Time), e.Action, e.ActorID, e.OrgID, e.TargetType, e.TargetID, e.IP, e.UserAgent,
+				e.RequestID, e.Outcome, e.Details, e.PersonalMAC, e.MAC}
+		})
+	if err != nil {
+		return fmt.Errorf("sqlstore: append audit: %w", err)
+	}
+	return nil
+}
+
 // AppendAudit inserts the event unchained: no shared row is touched, so audited writes
 // of concurrent transactions do not wait on each other.
 func (q queries) AppendAudit(ctx context.Context, e *store.AuditEvent) error {

@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -196,7 +200,7 @@ func (q queries) SetUserEmail(ctx context.Context, id, email string, verified bo
 		email, strings.ToLower(email), verified, ts(now), id))
 }
 
-func (q queries) EraseUser(ctx context.Context, id string, addresses []string, now time.Time) error {
+func (q queries) EraseUser(ctx context.Context, id string, addresses []string, name string, now time.Time) error {
 	// The audit rows first: their details are matched against the addresses as JSON
 	// strings hold them.
 	match := []string{"actor_id = $2", "target_id = $2"}
@@ -228,6 +232,17 @@ func (q queries) EraseUser(ctx context.Context, id string, addresses []string, n
 			if _, err := q.w.ExecContext(ctx, del, a); err != nil {
 				return fmt.Errorf("sqlstore: erase user: %w", err)
 			}
+		}
+	}
+	mentions := lowered
+	if n := strings.ToLower(strings.TrimSpace(name)); utf8.RuneCountInString(n) >= 5 {
+		mentions = append(slices.Clone(lowered), n)
+	}
+	for _, m := range mentions {
+		p := "%" + likeEscape(m) + "%"
+		if _, err := q.w.ExecContext(ctx, `DELETE FROM outbox WHERE sent_at IS NULL AND (lower(subject) LIKE $1 ESCAPE '\'
+			OR lower(body_text) LIKE $1 ESCAPE '\' OR lower(body_html) LIKE $1 ESCAPE '\')`, p); err != nil {
+			return fmt.Errorf("sqlstore: erase user: %w", err)
 		}
 	}
 	// Rows that name the user without a foreign key (short-lived ones); the rest go with
@@ -262,4 +277,75 @@ func (q queries) LockAdmins(ctx context.Context) ([]string, error) {
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+func (q queries) ImportCandidates(ctx context.Context, ids, externalIDs, emails []string) ([]store.ImportCandidate, error) {
+	// One SELECT per key, joined by UNION: each is an index lookup, where one SELECT with
+	// the three IN lists joined by OR may be planned as a scan of the whole table.
+	var arms []string
+	var args []any
+	in := func(col string, vals []string, lower bool) {
+		if len(vals) == 0 {
+			return
+		}
+		ph := make([]string, len(vals))
+		for i, v := range vals {
+			if lower {
+				v = strings.ToLower(v)
+			}
+			args = append(args, v)
+			ph[i] = "$" + strconv.Itoa(len(args))
+		}
+		arms = append(arms, `SELECT u.id, u.email, u.email_verified, u.name, u.mfa_enabled, u.disabled, u.is_admin, u.created_at,
+		u.updated_at, u.last_login_at, COALESCE(u.external_id, ''), COALESCE(c.secret, ''), COALESCE(c.imported, FALSE)
+		FROM users u LEFT JOIN credentials c ON c.user_id = u.id AND c.kind = 'password' WHERE `+col+` IN (`+strings.Join(ph, ", ")+`)`)
+	}
+	in("u.id", ids, false)
+	in("u.external_id", externalIDs, false)
+	in("u.email_lower", emails, true)
+	if len(arms) == 0 {
+		return nil, nil
+	}
+	rows, err := q.w.QueryContext(ctx, strings.Join(arms, " UNION "), args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: import candidates: %w", err)
+	}
+	defer rows.Close()
+	var out []store.ImportCandidate
+	for rows.Next() {
+		var c store.ImportCandidate
+		u := &c.User
+		if err := rows.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.Name, &u.MFAEnabled, &u.Disabled, &u.Admin, timeDest{&u.CreatedAt},
+			timeDest{&u.UpdatedAt}, nullTimeDest{&u.LastLoginAt}, &u.ExternalID, &c.PasswordHash, &c.PasswordImported); err != nil {
+			return nil, fmt.Errorf("sqlstore: import candidates: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (q queries) CreateUsers(ctx context.Context, users []store.User) error {
+	err := q.insertMany(ctx, `INSERT INTO users (id, email, email_lower, email_verified, name, mfa_enabled, disabled, is_admin,
+		created_at, updated_at, external_id) VALUES `, len(users), 11,
+		func(offset int) string { return placeholders(offset, 11) },
+		func(i int) []any {
+			u := &users[i]
+			return []any{u.ID, u.Email, strings.ToLower(u.Email), u.EmailVerified, u.Name, u.MFAEnabled, u.Disabled, u.Admin,
+				ts(u.CreatedAt), ts(u.UpdatedAt), nullString(u.ExternalID)}
+		})
+	if err != nil {
+		return fmt.Errorf("sqlstore: create users: %w", err)
+	}
+	return nil
+}
+
+func (q queries) SetImportedPasswordHashes(ctx context.Context, hashes map[string]string, now time.Time) error {
+	ids := slices.Sorted(maps.Keys(hashes))
+	err := q.insertMany(ctx, `INSERT INTO credentials (user_id, secret, created_at, kind, updated_at, imported) VALUES `, len(ids), 3,
+		func(p int) string { return fmt.Sprintf("($%d, $%d, $%d, 'password', $%d, TRUE)", p+1, p+2, p+3, p+3) },
+		func(i int) []any { return []any{ids[i], hashes[ids[i]], ts(now)} })
+	if err != nil {
+		return fmt.Errorf("sqlstore: set imported passwords: %w", err)
+	}
+	return nil
 }

@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -145,4 +147,63 @@ func nullString(s string) any {
 		return nil
 	}
 	return s
+}
+
+// insertMany runs "head row, row, ..." for n rows of cols arguments each; row(offset)
+// writes one row's placeholders from $offset+1. On PostgreSQL it sends statements of up
+// to 1,000 rows (a round trip each); on SQLite it prepares the one-row statement once
+// and runs it per row, as SQLite compiles a long VALUES list more slowly than it runs a
+// prepared statement again.
+func (q queries) insertMany(ctx context.Context, head string, n, cols int, row func(offset int) string, args func(i int) []any) error {
+	if n == 0 {
+		return nil
+	}
+	if q.dialect == SQLite {
+		if p, ok := q.w.(interface {
+			PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+		}); ok {
+			stmt, err := p.PrepareContext(ctx, head+row(0))
+			if err != nil {
+				return mapErr(err)
+			}
+			defer stmt.Close()
+			for i := range n {
+				if _, err := stmt.ExecContext(ctx, args(i)...); err != nil {
+					return mapErr(err)
+				}
+			}
+			return nil
+		}
+	}
+	for start := 0; start < n; start += 1000 {
+		end := min(n, start+1000)
+		var b strings.Builder
+		b.WriteString(head)
+		all := make([]any, 0, (end-start)*cols)
+		for i := start; i < end; i++ {
+			if i > start {
+				b.WriteString(", ")
+			}
+			b.WriteString(row(len(all)))
+			all = append(all, args(i)...)
+		}
+		if _, err := q.w.ExecContext(ctx, b.String(), all...); err != nil {
+			return mapErr(err)
+		}
+	}
+	return nil
+}
+
+// placeholders returns "($from+1, ..., $from+n)".
+func placeholders(from, n int) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(from+i+1))
+	}
+	b.WriteByte(')')
+	return b.String()
 }

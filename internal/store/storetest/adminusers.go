@@ -125,7 +125,10 @@ func testLockAdmins(t *testing.T, s store.Store) {
 // the personal fields of the audit rows about them; other users' rows stay.
 func testEraseUser(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	u := newUser(t, s, "Gone@Example.com")
+	u := newUser(t, s, "Gone@Example.com") // named "Test"
+	if err := s.UpdateUserName(ctx, u.ID, "Gone Person", base); err != nil {
+		t.Fatal(err)
+	}
 	keep := newUser(t, s, "keep@example.com")
 	for _, id := range []string{u.ID, keep.ID} {
 		if err := s.SetPasswordHash(ctx, id, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", base); err != nil {
@@ -133,13 +136,18 @@ func testEraseUser(t *testing.T, s store.Store) {
 		}
 		newSession(t, s, id, base)
 	}
+	// To the user (email, phone); to others, mentioning the user (name, email) or not;
+	// the last one mentions someone with a name too short to match ("Test").
 	var messages []string
-	for _, to := range []string{"gone@example.com", "+14155550123", "keep@example.com"} {
-		m := &store.Message{ID: newID(), Channel: store.ChannelEmail, Recipient: to, Subject: "Hi", CreatedAt: base, NextAttemptAt: base}
-		if err := s.EnqueueMessage(ctx, m); err != nil {
+	for _, m := range []struct{ to, subject, body string }{{"gone@example.com", "Hi", ""}, {"+14155550123", "Hi", ""},
+		{"x@example.com", "GONE PERSON invited you", ""}, {"y@example.com", "Hi", "from gone@example.com"},
+		{"keep@example.com", "Hi", "Test invited you"}} {
+		msg := &store.Message{ID: newID(), Channel: store.ChannelEmail, Recipient: m.to, Subject: m.subject, BodyText: m.body,
+			CreatedAt: base, NextAttemptAt: base}
+		if err := s.EnqueueMessage(ctx, msg); err != nil {
 			t.Fatal(err)
 		}
-		messages = append(messages, m.ID)
+		messages = append(messages, msg.ID)
 	}
 	events := map[string]*store.AuditEvent{}
 	for name, e := range map[string]*store.AuditEvent{
@@ -156,7 +164,7 @@ func testEraseUser(t *testing.T, s store.Store) {
 		events[name] = e
 	}
 	at := base.Add(time.Hour)
-	if err := s.EraseUser(ctx, u.ID, []string{"gone@example.com", "+14155550123"}, at); err != nil {
+	if err := s.EraseUser(ctx, u.ID, []string{"gone@example.com", "+14155550123"}, "Gone Person", at); err != nil {
 		t.Fatalf("EraseUser: %v", err)
 	}
 	if _, err := s.UserByID(ctx, u.ID); !errors.Is(err, store.ErrNotFound) {
@@ -189,12 +197,12 @@ func testEraseUser(t *testing.T, s store.Store) {
 			t.Errorf("%s lost what erasure keeps: %+v", e.Action, e)
 		}
 	}
-	if err := s.EraseUser(ctx, u.ID, nil, at); !errors.Is(err, store.ErrNotFound) {
+	if err := s.EraseUser(ctx, u.ID, nil, "", at); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("EraseUser(again) = %v, want ErrNotFound", err)
 	}
 	for i, id := range messages {
 		_, err := s.MessageByID(ctx, id)
-		if kept := i == 2; kept != (err == nil) {
+		if kept := i == 4; kept != (err == nil) {
 			t.Errorf("message %d after erasure: %v", i, err)
 		}
 	}
