@@ -267,3 +267,62 @@ func testImportColumns(t *testing.T, s store.Store) {
 		t.Fatalf("ExportUsers page 2 = %+v, %v", page, err)
 	}
 }
+
+// The bulk writes and reads of an import: accounts created together (a taken email is
+// ErrConflict and nothing of the statement is kept in the transaction's rollback), their
+// imported hashes, many audit rows at once, and the candidates found by any key.
+func testBulkImport(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	existing := newUser(t, s, "old@example.com")
+	var users []store.User
+	for i := range 3 {
+		users = append(users, store.User{ID: newID(), Email: fmt.Sprintf("Bulk%d@Example.com", i), ExternalID: fmt.Sprint("ext:", i),
+			Name: "Bulk", EmailVerified: i == 0, CreatedAt: base, UpdatedAt: base})
+	}
+	err := s.InTx(ctx, func(q store.Queries) error {
+		if err := q.CreateUsers(ctx, users); err != nil {
+			return err
+		}
+		if err := q.SetImportedPasswordHashes(ctx, map[string]string{users[0].ID: "$2a$10$zero", users[2].ID: "$2a$10$two"}, base); err != nil {
+			return err
+		}
+		var evs []*store.AuditEvent
+		for i, u := range users {
+			evs = append(evs, &store.AuditEvent{ID: newID(), Time: base, Action: "test.bulk", TargetID: u.ID, Details: fmt.Sprintf(`{"i":%d}`, i),
+				PersonalMAC: "p", MAC: "m"})
+		}
+		return q.AppendAudits(ctx, evs)
+	})
+	if err != nil {
+		t.Fatalf("bulk writes: %v", err)
+	}
+	cands, err := s.ImportCandidates(ctx, []string{users[0].ID}, []string{"ext:1"}, []string{"BULK2@example.com", "OLD@example.com", "none@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]store.ImportCandidate{}
+	for _, c := range cands {
+		got[c.ID] = c
+	}
+	if len(cands) != 4 || got[users[0].ID].PasswordHash != "$2a$10$zero" || !got[users[0].ID].PasswordImported || !got[users[0].ID].EmailVerified ||
+		got[users[1].ID].PasswordHash != "" || got[users[1].ID].ExternalID != "ext:1" || got[users[2].ID].Email != "Bulk2@Example.com" ||
+		got[existing.ID].Email != "old@example.com" {
+		t.Fatalf("ImportCandidates = %+v", cands)
+	}
+	if c, err := s.ImportCandidates(ctx, nil, nil, nil); err != nil || len(c) != 0 {
+		t.Fatalf("ImportCandidates() = %v, %v", c, err)
+	}
+	evs, err := s.ListAudit(ctx, store.AuditFilter{Action: "test.bulk", Limit: 10})
+	if err != nil || len(evs) != 3 || evs[2].Details != `{"i":0}` || evs[0].TargetID != users[2].ID {
+		t.Fatalf("bulk audit rows (newest first) = %+v, %v", evs, err)
+	}
+	dup := []store.User{{ID: newID(), Email: "fresh@example.com", CreatedAt: base, UpdatedAt: base},
+		{ID: newID(), Email: "BULK1@example.com", CreatedAt: base, UpdatedAt: base}}
+	err = s.InTx(ctx, func(q store.Queries) error { return q.CreateUsers(ctx, dup) })
+	if !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("CreateUsers with a taken email = %v, want ErrConflict", err)
+	}
+	if _, err := s.UserByEmail(ctx, "fresh@example.com"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the rolled-back batch left %v", err)
+	}
+}

@@ -28,6 +28,7 @@ func Run(t *testing.T, open Opener) {
 		{"LockAdmins", testLockAdmins},
 		{"EraseUser", testEraseUser},
 		{"ImportColumns", testImportColumns},
+		{"BulkImport", testBulkImport},
 		{"Sessions", testSessions},
 		{"RefreshTokenRace", testRefreshTokenRace},
 		{"OneTimeTokens", testOneTimeTokens},
