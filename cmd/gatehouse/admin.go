@@ -29,7 +29,14 @@ func newAdminCmd() *cobra.Command {
 		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newUsersCmd(), newCreateUserCmd())
+	auditCmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Export the audit log",
+		Args:  noArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	auditCmd.AddCommand(newAuditExportCmd())
+	cmd.AddCommand(newUsersCmd(), newCreateUserCmd(), auditCmd)
 	return cmd
 }
 

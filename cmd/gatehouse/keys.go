@@ -73,7 +73,7 @@ new next key is published. Running servers pick the change up within 30 seconds.
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withManager(cmd, func(m *keys.Manager) error {
-				if err := m.Rotate(cmd.Context()); err != nil {
+				if err := m.Rotate(cmd.Context(), ""); err != nil {
 					return err
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), "rotated")

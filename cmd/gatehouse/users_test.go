@@ -195,3 +195,31 @@ func TestConvertImportSignIn(t *testing.T) {
 		})
 	}
 }
+
+// gatehouse admin audit export: NDJSON oldest first, filters, bad times exit 2.
+func TestAdminAuditExport(t *testing.T) {
+	clearEnv(t)
+	if code, _, errOut := runCLIIn(t, strings.NewReader("correct horse battery staple\n"), "admin", "create-user", "--admin", "ops@example.com"); code != 0 {
+		t.Fatalf("create-user: %q", errOut)
+	}
+	if code, _, errOut := runCLIIn(t, strings.NewReader("correct horse battery staple\n"), "admin", "users", "create", "b@example.com"); code != 0 {
+		t.Fatalf("create: %q", errOut)
+	}
+	code, out, errOut := runCLI(t, "admin", "audit", "export")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 2 || !strings.Contains(errOut, "exported 2 event(s)") {
+		t.Fatalf("export: %d %q %q", code, out, errOut)
+	}
+	var first, last map[string]any
+	if json.Unmarshal([]byte(lines[0]), &first) != nil || json.Unmarshal([]byte(lines[len(lines)-1]), &last) != nil ||
+		first["seq"].(float64) != 1 || last["action"] != "admin.user.created" || last["hash"] == "" {
+		t.Fatalf("first %v, last %v", first, last)
+	}
+	if code, out, errOut = runCLI(t, "admin", "audit", "export", "--action", "user.login.succeeded"); code != 0 || out != "" ||
+		!strings.Contains(errOut, "exported 0 event(s)") {
+		t.Fatalf("filtered: %d %q %q", code, out, errOut)
+	}
+	if code, _, _ = runCLI(t, "admin", "audit", "export", "--since", "yesterday"); code != 2 {
+		t.Fatalf("a bad --since: exit %d, want 2", code)
+	}
+}

@@ -33,6 +33,7 @@ func (a *App) mountAdmin(ctx context.Context, s *services) error {
 			s.accounts.ForgetUser(userID)
 			s.sessions.Forget(sessionIDs...)
 		}}
+	(&api.AdminSystem{Admins: admins, Keys: s.keys, Audit: a.db}).Mount(a.router)
 	(&api.AdminUsers{Users: users, Admins: admins, Locks: s.accounts, Import: admin.ImportOptions{Firebase: firebaseParams(a.cfg)}}).Mount(a.router)
 	return nil
 }

@@ -107,7 +107,7 @@ func TestInitRotateAndPublish(t *testing.T) {
 					t.Fatalf("second Init created keys: %v", l2)
 				}
 				c.t = c.t.Add(time.Hour)
-				if err := m.Rotate(t.Context()); err != nil {
+				if err := m.Rotate(t.Context(), ""); err != nil {
 					t.Fatalf("Rotate: %v", err)
 				}
 				list, _ = m.List(t.Context())

@@ -214,8 +214,9 @@ func (m *Manager) List(ctx context.Context) ([]Info, error) {
 }
 
 // Rotate retires the active key, activates the next one (already published, so caches
-// know it) and generates a new next key, in one transaction.
-func (m *Manager) Rotate(ctx context.Context) error {
+// know it) and generates a new next key, in one transaction, audited with actorID ("" for
+// the schedule or the command line).
+func (m *Manager) Rotate(ctx context.Context, actorID string) error {
 	keys, err := m.Store.ListSigningKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("keys: rotate: %w", err)
@@ -255,7 +256,7 @@ func (m *Manager) Rotate(ctx context.Context) error {
 		if err := q.DeleteExpiredSigningKeys(ctx, now); err != nil {
 			return err
 		}
-		return m.Audit.Record(ctx, q, audit.Event{Action: audit.KeyRotated, TargetType: "signing_key", TargetID: next.KID,
+		return m.Audit.Record(ctx, q, audit.Event{Action: audit.KeyRotated, ActorID: actorID, TargetType: "signing_key", TargetID: next.KID,
 			Details: map[string]any{"retired": active.KID, "next": fresh.KID}})
 	})
 	if err != nil && !errors.Is(err, store.ErrConflict) {
@@ -281,7 +282,7 @@ func (m *Manager) Run(ctx context.Context) {
 			activated := m.state.active.ActivatedAt
 			m.mu.RUnlock()
 			if activated != nil && m.Now().Sub(*activated) >= m.RotateEvery {
-				if err := m.Rotate(ctx); err != nil {
+				if err := m.Rotate(ctx, ""); err != nil {
 					m.Log.Error("scheduled key rotation failed", "error", err.Error())
 				}
 				continue

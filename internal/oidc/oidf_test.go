@@ -435,7 +435,7 @@ func TestOIDFBasicOP(t *testing.T) {
 		t.Run("oidcc-server-rotate-keys", func(t *testing.T) {
 			_, tok, _ := signedIn(t)
 			oldKid := kidOf(t, tok.Extra("id_token").(string))
-			if err := r.srv.App.Keys().Rotate(t.Context()); err != nil {
+			if err := r.srv.App.Keys().Rotate(t.Context(), ""); err != nil {
 				t.Fatal(err)
 			}
 			_, tok2, _ := signedIn(t)

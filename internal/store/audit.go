@@ -40,12 +40,17 @@ type AuditFilter struct {
 	// SubjectID matches events whose actor or target user is this id.
 	SubjectID string
 	ActorID   string
-	OrgID     string
-	Action    string
-	Since     *time.Time
-	Until     *time.Time
+	// TargetID matches events about this target (any kind).
+	TargetID string
+	OrgID    string
+	Action   string
+	Since    *time.Time
+	Until    *time.Time
 	// BeforePos pages backwards: only events appended before this position.
 	BeforePos int64
+	// AfterPos with Ascending pages forwards, oldest first (for exports).
+	AfterPos  int64
+	Ascending bool
 	Limit     int
 }
 

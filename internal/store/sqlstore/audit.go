@@ -80,6 +80,9 @@ func (q queries) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Au
 	if f.ActorID != "" {
 		where = append(where, "actor_id = "+arg(f.ActorID))
 	}
+	if f.TargetID != "" {
+		where = append(where, "target_id = "+arg(f.TargetID))
+	}
 	if f.OrgID != "" {
 		where = append(where, "org_id = "+arg(f.OrgID))
 	}
@@ -95,6 +98,9 @@ func (q queries) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Au
 	if f.BeforePos > 0 {
 		where = append(where, "pos < "+arg(f.BeforePos))
 	}
+	if f.AfterPos > 0 {
+		where = append(where, "pos > "+arg(f.AfterPos))
+	}
 	query := `SELECT ` + auditColumns + ` FROM audit_events`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
@@ -103,7 +109,11 @@ func (q queries) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Au
 	if limit <= 0 {
 		limit = 50
 	}
-	query += " ORDER BY pos DESC LIMIT " + arg(limit)
+	order := " ORDER BY pos DESC LIMIT "
+	if f.Ascending {
+		order = " ORDER BY pos LIMIT "
+	}
+	query += order + arg(limit)
 	return q.auditRows(ctx, "list audit", query, args...)
 }
 
