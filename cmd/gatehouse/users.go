@@ -33,11 +33,12 @@ type userJSON struct {
 	CreatedAt     time.Time  `json:"created_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
 	LastLoginAt   *time.Time `json:"last_login_at"`
+	ExternalID    string     `json:"external_id,omitempty"`
 }
 
 func userOut(u *store.User) userJSON {
 	out := userJSON{ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Name: u.Name, MFAEnabled: u.MFAEnabled,
-		Admin: u.Admin, Disabled: u.Disabled, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()}
+		Admin: u.Admin, Disabled: u.Disabled, CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC(), ExternalID: u.ExternalID}
 	if u.LastLoginAt != nil {
 		t := u.LastLoginAt.UTC()
 		out.LastLoginAt = &t

@@ -38,6 +38,7 @@ type AdminUser struct {
 	LockedUntil *time.Time `json:"locked_until" doc:"when sign-in throttling of the account ends; null when it is not throttled"`
 	LastLoginAt *time.Time `json:"last_login_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
+	ExternalID  *string    `json:"external_id" doc:"the user's id in the system it was imported from; null for none"`
 }
 
 type createUserRequest struct {
@@ -178,7 +179,8 @@ func (h *AdminUsers) view(ctx context.Context, u *store.User) (AdminUser, error)
 	if err != nil {
 		return AdminUser{}, err
 	}
-	v := AdminUser{User: userView(u), Admin: u.Admin, Disabled: u.Disabled, LockedUntil: locked, UpdatedAt: u.UpdatedAt.UTC()}
+	v := AdminUser{User: userView(u), Admin: u.Admin, Disabled: u.Disabled, LockedUntil: locked, UpdatedAt: u.UpdatedAt.UTC(),
+		ExternalID: opt(u.ExternalID)}
 	if u.LastLoginAt != nil {
 		t := u.LastLoginAt.UTC()
 		v.LastLoginAt = &t

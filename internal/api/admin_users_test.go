@@ -98,7 +98,7 @@ func TestAdminListUsers(t *testing.T) {
 			e.c.Do(t, "GET", "/v1/admin/users"+bad, nil, tok).Expect(t, 422, "validation_failed")
 		}
 		one := e.c.Do(t, "GET", "/v1/admin/users?q=ada_", nil, tok).Expect(t, 200).Body["items"].([]any)[0].(map[string]any)
-		if got := keys(one); !slices.Equal(got, []string{"admin", "created_at", "disabled", "email", "email_verified", "id",
+		if got := keys(one); !slices.Equal(got, []string{"admin", "created_at", "disabled", "email", "email_verified", "external_id", "id",
 			"last_login_at", "locked_until", "mfa_enabled", "name", "updated_at"}) {
 			t.Fatalf("AdminUser fields = %v", got)
 		}
